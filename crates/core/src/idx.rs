@@ -1,0 +1,480 @@
+//! The IDX file format used by MNIST and Fashion-MNIST.
+//!
+//! An IDX file is a big-endian header (`0x00 0x00 type ndims`, then one u32 per dimension)
+//! followed by the data. MNIST uses type `0x08` (unsigned byte): images are 3-dimensional
+//! (`count x rows x cols`), labels 1-dimensional. Files may be gzip-compressed; that is detected
+//! from the content, not the name.
+
+use std::io::Read;
+
+use crate::CLASSES;
+
+/// Magic number of an unsigned-byte IDX file with three dimensions (images).
+pub const IMAGES_MAGIC: u32 = 0x0000_0803;
+/// Magic number of an unsigned-byte IDX file with one dimension (labels).
+pub const LABELS_MAGIC: u32 = 0x0000_0801;
+/// Refuse to inflate a gzip member to more than this (the MNIST training images are 47 MB).
+pub const MAX_DECOMPRESSED: u64 = 1 << 30;
+
+/// What went wrong reading an IDX file. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum IdxError {
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: not valid gzip data: {reason}")]
+    Gzip { file: String, reason: String },
+    #[error("{file}: file is {len} bytes, too short for an IDX header (expected at least {need})")]
+    TooShort {
+        file: String,
+        len: usize,
+        need: usize,
+    },
+    #[error("{file}: wrong magic number 0x{found:08x}, expected 0x{expected:08x} ({what})")]
+    Magic {
+        file: String,
+        found: u32,
+        expected: u32,
+        what: &'static str,
+    },
+    #[error("{file}: truncated: header promises {expected} data bytes but {found} follow")]
+    Truncated {
+        file: String,
+        expected: usize,
+        found: usize,
+    },
+    #[error("{file}: {extra} unexpected bytes after the {expected} data bytes the header promises")]
+    TrailingBytes {
+        file: String,
+        expected: usize,
+        extra: usize,
+    },
+    #[error("{file}: images are {rows}x{cols}, expected {want}x{want}")]
+    ImageSize {
+        file: String,
+        rows: usize,
+        cols: usize,
+        want: usize,
+    },
+    #[error("{file}: label {label} at index {index} is out of range, expected 0 to {max}")]
+    LabelRange {
+        file: String,
+        index: usize,
+        label: u8,
+        max: usize,
+    },
+    #[error(
+        "{images} has {n_images} images but {labels} has {n_labels} labels; expected equal counts"
+    )]
+    CountMismatch {
+        images: String,
+        n_images: usize,
+        labels: String,
+        n_labels: usize,
+    },
+    #[error("{dir}: no file {name} (nor {name}.gz) in this directory")]
+    Missing { dir: String, name: String },
+}
+
+/// A set of greyscale images, row-major, one byte per pixel (0 = background, 255 = ink).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Images {
+    pub count: usize,
+    pub rows: usize,
+    pub cols: usize,
+    pub pixels: Vec<u8>,
+}
+
+impl Images {
+    /// The pixels of image `i`.
+    pub fn image(&self, i: usize) -> &[u8] {
+        let n = self.rows * self.cols;
+        &self.pixels[i * n..(i + 1) * n]
+    }
+}
+
+/// Images with their labels, checked to agree in count and range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Labelled {
+    pub images: Images,
+    pub labels: Vec<u8>,
+}
+
+impl Labelled {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+}
+
+/// Inflates `bytes` if they start with the gzip magic, else returns them as they are.
+pub fn maybe_gunzip(bytes: &[u8], file: &str) -> Result<Vec<u8>, IdxError> {
+    if bytes.len() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(bytes)
+            .take(MAX_DECOMPRESSED + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| IdxError::Gzip {
+                file: file.to_string(),
+                reason: e.to_string(),
+            })?;
+        if out.len() as u64 > MAX_DECOMPRESSED {
+            return Err(IdxError::Gzip {
+                file: file.to_string(),
+                reason: format!("inflates to more than {MAX_DECOMPRESSED} bytes"),
+            });
+        }
+        Ok(out)
+    } else {
+        Ok(bytes.to_vec())
+    }
+}
+
+fn be_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Checks the header of an IDX file with `dims` dimensions and returns the dimensions and the
+/// data bytes that follow it.
+fn parse_header<'a>(
+    bytes: &'a [u8],
+    file: &str,
+    magic: u32,
+    what: &'static str,
+) -> Result<(Vec<usize>, &'a [u8]), IdxError> {
+    let dims = (magic & 0xff) as usize;
+    let header = 4 + 4 * dims;
+    if bytes.len() < header {
+        return Err(IdxError::TooShort {
+            file: file.to_string(),
+            len: bytes.len(),
+            need: header,
+        });
+    }
+    let found = be_u32(bytes, 0);
+    if found != magic {
+        return Err(IdxError::Magic {
+            file: file.to_string(),
+            found,
+            expected: magic,
+            what,
+        });
+    }
+    let shape: Vec<usize> = (0..dims)
+        .map(|d| be_u32(bytes, 4 + 4 * d) as usize)
+        .collect();
+    let expected = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .unwrap_or(usize::MAX);
+    let data = &bytes[header..];
+    if data.len() < expected {
+        return Err(IdxError::Truncated {
+            file: file.to_string(),
+            expected,
+            found: data.len(),
+        });
+    }
+    if data.len() > expected {
+        return Err(IdxError::TrailingBytes {
+            file: file.to_string(),
+            expected,
+            extra: data.len() - expected,
+        });
+    }
+    Ok((shape, data))
+}
+
+/// Parses an IDX image file (raw or gzip). `file` names it in errors.
+/// Images must be `side x side` (28 for MNIST).
+pub fn parse_images(bytes: &[u8], file: &str, side: usize) -> Result<Images, IdxError> {
+    let bytes = maybe_gunzip(bytes, file)?;
+    let (shape, data) = parse_header(&bytes, file, IMAGES_MAGIC, "unsigned-byte images, 3 dims")?;
+    let (count, rows, cols) = (shape[0], shape[1], shape[2]);
+    if rows != side || cols != side {
+        return Err(IdxError::ImageSize {
+            file: file.to_string(),
+            rows,
+            cols,
+            want: side,
+        });
+    }
+    Ok(Images {
+        count,
+        rows,
+        cols,
+        pixels: data.to_vec(),
+    })
+}
+
+/// Parses an IDX label file (raw or gzip); every label must be below `classes`.
+pub fn parse_labels(bytes: &[u8], file: &str, classes: usize) -> Result<Vec<u8>, IdxError> {
+    let bytes = maybe_gunzip(bytes, file)?;
+    let (_, data) = parse_header(&bytes, file, LABELS_MAGIC, "unsigned-byte labels, 1 dim")?;
+    if let Some(index) = data.iter().position(|&l| l as usize >= classes) {
+        return Err(IdxError::LabelRange {
+            file: file.to_string(),
+            index,
+            label: data[index],
+            max: classes - 1,
+        });
+    }
+    Ok(data.to_vec())
+}
+
+/// Parses an image file and a label file and checks that they belong together.
+pub fn parse_labelled(images: (&[u8], &str), labels: (&[u8], &str)) -> Result<Labelled, IdxError> {
+    let imgs = parse_images(images.0, images.1, crate::SIDE)?;
+    let labs = parse_labels(labels.0, labels.1, CLASSES)?;
+    if imgs.count != labs.len() {
+        return Err(IdxError::CountMismatch {
+            images: images.1.to_string(),
+            n_images: imgs.count,
+            labels: labels.1.to_string(),
+            n_labels: labs.len(),
+        });
+    }
+    Ok(Labelled {
+        images: imgs,
+        labels: labs,
+    })
+}
+
+/// Which half of an MNIST-format data set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    Train,
+    Test,
+}
+
+impl Split {
+    /// Standard file names (without `.gz`) of the images and labels of this split.
+    pub fn file_names(self) -> (&'static str, &'static str) {
+        match self {
+            Split::Train => ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+            Split::Test => ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod fs {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    /// Finds `name` or `name.gz` in `dir`.
+    pub fn find(dir: &Path, name: &str) -> Result<PathBuf, IdxError> {
+        for candidate in [dir.join(name), dir.join(format!("{name}.gz"))] {
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+        Err(IdxError::Missing {
+            dir: dir.display().to_string(),
+            name: name.to_string(),
+        })
+    }
+
+    fn read(path: &Path) -> Result<Vec<u8>, IdxError> {
+        std::fs::read(path).map_err(|source| IdxError::Io {
+            file: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// Loads one split of an MNIST-format data set from a directory holding the standard
+    /// file names, raw or `.gz`.
+    pub fn load_split(dir: &Path, split: Split) -> Result<Labelled, IdxError> {
+        let (img_name, lab_name) = split.file_names();
+        let img_path = find(dir, img_name)?;
+        let lab_path = find(dir, lab_name)?;
+        let img_bytes = read(&img_path)?;
+        let lab_bytes = read(&lab_path)?;
+        parse_labelled(
+            (&img_bytes, &img_path.display().to_string()),
+            (&lab_bytes, &lab_path.display().to_string()),
+        )
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use fs::{find, load_split};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
+        let mut v = magic.to_be_bytes().to_vec();
+        for d in dims {
+            v.extend_from_slice(&d.to_be_bytes());
+        }
+        v.extend_from_slice(data);
+        v
+    }
+
+    fn gz(bytes: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn two_images() -> Vec<u8> {
+        let data: Vec<u8> = (0..2 * 28 * 28).map(|i| (i % 251) as u8).collect();
+        idx(IMAGES_MAGIC, &[2, 28, 28], &data)
+    }
+
+    #[test]
+    fn reads_raw_and_gzip_alike() {
+        let raw = two_images();
+        let a = parse_images(&raw, "a", 28).unwrap();
+        let b = parse_images(&gz(&raw), "b.gz", 28).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.count, 2);
+        assert_eq!(a.image(1)[0], (784 % 251) as u8);
+    }
+
+    #[test]
+    fn labels_round_trip_and_range() {
+        let l = parse_labels(&idx(LABELS_MAGIC, &[3], &[0, 9, 5]), "l", 10).unwrap();
+        assert_eq!(l, vec![0, 9, 5]);
+        let e = parse_labels(&idx(LABELS_MAGIC, &[3], &[0, 10, 5]), "lab.idx", 10).unwrap_err();
+        assert!(matches!(
+            e,
+            IdxError::LabelRange {
+                index: 1,
+                label: 10,
+                ..
+            }
+        ));
+        assert!(e.to_string().contains("lab.idx"), "{e}");
+    }
+
+    #[test]
+    fn wrong_magic_is_named() {
+        let e = parse_labels(&two_images(), "x.idx", 10).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                IdxError::Magic {
+                    found: IMAGES_MAGIC,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("x.idx") && e.to_string().contains("0x00000801"));
+    }
+
+    #[test]
+    fn truncated_and_trailing_data() {
+        let mut raw = two_images();
+        raw.truncate(raw.len() - 5);
+        let e = parse_images(&raw, "t", 28).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                IdxError::Truncated {
+                    expected: 1568,
+                    found: 1563,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let mut raw = two_images();
+        raw.push(0);
+        let e = parse_images(&raw, "t", 28).unwrap_err();
+        assert!(matches!(e, IdxError::TrailingBytes { extra: 1, .. }), "{e}");
+    }
+
+    #[test]
+    fn too_short_and_empty() {
+        for len in [0, 3, 8, 15] {
+            let raw = two_images();
+            let e = parse_images(&raw[..len], "s", 28).unwrap_err();
+            assert!(
+                matches!(e, IdxError::TooShort { need: 16, .. }),
+                "{len}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_image_size() {
+        let raw = idx(IMAGES_MAGIC, &[1, 2, 3], &[0; 6]);
+        let e = parse_images(&raw, "s", 28).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                IdxError::ImageSize {
+                    rows: 2,
+                    cols: 3,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn huge_dimensions_do_not_overflow() {
+        let raw = idx(IMAGES_MAGIC, &[u32::MAX, 28, 28], &[0; 10]);
+        let e = parse_images(&raw, "big", 28).unwrap_err();
+        assert!(matches!(e, IdxError::Truncated { .. }), "{e}");
+    }
+
+    #[test]
+    fn corrupt_gzip() {
+        let mut g = gz(&two_images());
+        let n = g.len();
+        g.truncate(n / 2);
+        let e = parse_images(&g, "c.gz", 28).unwrap_err();
+        assert!(matches!(e, IdxError::Gzip { .. }), "{e}");
+        assert!(e.to_string().contains("c.gz"));
+    }
+
+    #[test]
+    fn count_mismatch() {
+        let imgs = two_images();
+        let labs = idx(LABELS_MAGIC, &[3], &[1, 2, 3]);
+        let e = parse_labelled((&imgs, "imgs"), (&labs, "labs")).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                IdxError::CountMismatch {
+                    n_images: 2,
+                    n_labels: 3,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let s = e.to_string();
+        assert!(s.contains("imgs") && s.contains("labs"));
+    }
+
+    #[test]
+    fn directory_loading_and_missing_files() {
+        let dir = std::env::temp_dir().join(format!("digits-idx-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let e = load_split(&dir, Split::Test).unwrap_err();
+        assert!(matches!(e, IdxError::Missing { .. }), "{e}");
+        std::fs::write(dir.join("t10k-images-idx3-ubyte.gz"), gz(&two_images())).unwrap();
+        std::fs::write(
+            dir.join("t10k-labels-idx1-ubyte"),
+            idx(LABELS_MAGIC, &[2], &[7, 3]),
+        )
+        .unwrap();
+        let set = load_split(&dir, Split::Test).unwrap();
+        assert_eq!(set.labels, vec![7, 3]);
+        assert_eq!(set.images.count, 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

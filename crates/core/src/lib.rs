@@ -1,0 +1,19 @@
+//! `digits-core`: the code the trainer (native) and the page (wasm32) share.
+//!
+//! * [`idx`]: reading MNIST-format IDX files (raw or gzip), with errors that name the file.
+//! * [`model`]: loading an exported ONNX model with tract and running a batch of 28x28 images.
+//! * [`metrics`]: accuracy, confusion matrix, per-class precision and recall.
+//!
+//! The wasm32 build has no file system access, threads or clocks: everything here works on
+//! byte slices, and the path-based helpers exist only on native targets.
+
+pub mod idx;
+pub mod metrics;
+pub mod model;
+
+/// Side of an MNIST image in pixels.
+pub const SIDE: usize = 28;
+/// Pixels in one MNIST image.
+pub const PIXELS: usize = SIDE * SIDE;
+/// Number of classes (digits 0 to 9).
+pub const CLASSES: usize = 10;

@@ -1,0 +1,144 @@
+//! An exported digit classifier, run with tract-onnx.
+//!
+//! The model contract (written by `digits train`): input `image`, float32 `[N,1,28,28]` with
+//! 0.0 = background and 1.0 = ink; output `probabilities`, float32 `[N,10]`.
+
+use tract_onnx::prelude::*;
+
+use crate::{CLASSES, PIXELS, SIDE};
+
+/// What went wrong loading or running a model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("{name}: not a usable ONNX digit model: {reason}")]
+    Load { name: String, reason: String },
+    #[error("input has {len} values, expected a multiple of {PIXELS} (28x28 images)")]
+    InputLength { len: usize },
+    #[error("inference failed: {0}")]
+    Run(String),
+    #[error("model output has shape {shape:?}, expected [{n}, {CLASSES}]")]
+    OutputShape { shape: Vec<usize>, n: usize },
+}
+
+type Plan = std::sync::Arc<TypedSimplePlan>;
+
+/// A loaded, optimized model ready to classify batches of 28x28 images.
+pub struct Model {
+    plan: Plan,
+}
+
+/// The whole error chain of a tract error, on one line.
+fn chain(e: &TractError) -> String {
+    format!("{e:#}")
+}
+
+impl Model {
+    /// Loads an ONNX model from its bytes. `name` identifies it in errors (a path or URL).
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Model, ModelError> {
+        let load = |reason: String| ModelError::Load {
+            name: name.to_string(),
+            reason,
+        };
+        if bytes.is_empty() {
+            return Err(load("the file is empty".into()));
+        }
+        let mut reader = bytes;
+        let model = tract_onnx::onnx()
+            .model_for_read(&mut reader)
+            .map_err(|e| load(chain(&e)))?;
+        let typed = model.into_optimized().map_err(|e| load(chain(&e)))?;
+        Self::check_io(&typed).map_err(load)?;
+        let plan = typed.into_runnable().map_err(|e| load(chain(&e)))?;
+        Ok(Model { plan })
+    }
+
+    fn check_io(model: &TypedModel) -> Result<(), String> {
+        if model.inputs.len() != 1 || model.outputs.len() != 1 {
+            return Err(format!(
+                "expected one input and one output, found {} and {}",
+                model.inputs.len(),
+                model.outputs.len()
+            ));
+        }
+        let fact = model.input_fact(0).map_err(|e| chain(&e))?;
+        if fact.datum_type != f32::datum_type() {
+            return Err(format!("input is {:?}, expected f32", fact.datum_type));
+        }
+        let dims: Vec<Option<i64>> = fact.shape.iter().map(|d| d.to_i64().ok()).collect();
+        let side = Some(SIDE as i64);
+        if dims.len() != 4 || dims[1] != Some(1) || dims[2] != side || dims[3] != side {
+            return Err(format!(
+                "input has shape {:?}, expected [N,1,28,28]",
+                fact.shape
+            ));
+        }
+        Ok(())
+    }
+
+    /// Classifies `images.len() / 784` images (row-major 28x28, 0.0 = background, 1.0 = ink)
+    /// and returns their class probabilities.
+    pub fn predict(&self, images: &[f32]) -> Result<Vec<[f32; CLASSES]>, ModelError> {
+        if images.is_empty() || !images.len().is_multiple_of(PIXELS) {
+            return Err(ModelError::InputLength { len: images.len() });
+        }
+        let n = images.len() / PIXELS;
+        let input = Tensor::from_shape(&[n, 1, SIDE, SIDE], images)
+            .map_err(|e| ModelError::Run(chain(&e)))?;
+        let out = self
+            .plan
+            .run(tvec!(input.into_tvalue()))
+            .map_err(|e| ModelError::Run(chain(&e)))?;
+        let out = out[0]
+            .to_plain_array_view::<f32>()
+            .map_err(|e| ModelError::Run(chain(&e)))?;
+        if out.shape() != [n, CLASSES] {
+            return Err(ModelError::OutputShape {
+                shape: out.shape().to_vec(),
+                n,
+            });
+        }
+        let flat = out
+            .as_slice()
+            .ok_or_else(|| ModelError::Run("non-contiguous output".into()))?;
+        Ok(flat
+            .chunks_exact(CLASSES)
+            .map(|c| {
+                let mut p = [0f32; CLASSES];
+                p.copy_from_slice(c);
+                p
+            })
+            .collect())
+    }
+
+    /// Classifies many images in batches of `batch`, returning the predicted digit of each.
+    pub fn classify(&self, images: &[f32], batch: usize) -> Result<Vec<u8>, ModelError> {
+        let mut out = Vec::with_capacity(images.len() / PIXELS);
+        for chunk in images.chunks(batch.max(1) * PIXELS) {
+            for p in self.predict(chunk)? {
+                out.push(crate::metrics::argmax(&p).unwrap_or(0) as u8);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Converts bytes 0..=255 to the model's 0.0..=1.0 input scale.
+pub fn to_input(pixels: &[u8]) -> Vec<f32> {
+    pixels.iter().map(|&p| p as f32 / 255.0).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_a_clear_error() {
+        for (bytes, what) in [
+            (&b""[..], "empty"),
+            (&b"not an onnx file at all"[..], "text"),
+        ] {
+            let e = Model::from_bytes(bytes, "bad.onnx").err().expect(what);
+            assert!(e.to_string().contains("bad.onnx"), "{e}");
+        }
+    }
+}

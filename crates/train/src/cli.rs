@@ -1,0 +1,271 @@
+//! The `digits` command line: `train` and `eval`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use digits_core::idx::Split;
+use digits_core::metrics::Confusion;
+use digits_core::model::Model;
+
+use crate::augment::Augment;
+use crate::data::Dataset;
+use crate::export;
+use crate::optim::{OptimizerKind, Schedule};
+use crate::report::{EpochReport, Evaluation, TrainReport, pick_samples};
+use crate::train::{self, TrainConfig};
+
+/// Where the page's model lives; `digits eval` uses it by default.
+pub const SHIPPED_MODEL: &str = "web/assets/model.onnx";
+pub const DEFAULT_DATA: &str = "data/mnist";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "digits",
+    version,
+    about = "Train, export and evaluate a handwritten-digit CNN"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a CNN on an MNIST-format data set and export it to ONNX (+ MODEL.report.json).
+    Train(TrainArgs),
+    /// Evaluate an ONNX model on the test set: accuracy, per-class metrics, confusion matrix.
+    Eval(EvalArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Directory with the four IDX files (raw or .gz).
+    #[arg(long, default_value = DEFAULT_DATA)]
+    pub data: PathBuf,
+    /// Output ONNX file; the report is written beside it as MODEL.report.json.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Architecture spec, comma-separated layers (see the README).
+    #[arg(long, default_value = crate::DEFAULT_ARCH)]
+    pub arch: String,
+    #[arg(long, default_value_t = 12)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 0.005)]
+    pub lr: f32,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Worker threads (default: all cores). The result does not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Train on the first N training images only.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Hold out the last N (of the used) training images for validation.
+    #[arg(long, default_value_t = 1000)]
+    pub val: usize,
+    #[arg(long, value_enum, default_value_t = OptimizerKind::Adamw)]
+    pub optimizer: OptimizerKind,
+    #[arg(long, value_enum, default_value_t = Schedule::Onecycle)]
+    pub schedule: Schedule,
+    #[arg(long, default_value_t = 5e-4)]
+    pub weight_decay: f32,
+    /// Label smoothing (0 = off).
+    #[arg(long, default_value_t = 0.0)]
+    pub smoothing: f32,
+    /// Turn off data augmentation.
+    #[arg(long)]
+    pub no_augment: bool,
+    /// Elastic distortion strength in pixels (0 = off).
+    #[arg(long, default_value_t = 0.0)]
+    pub elastic: f32,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    #[arg(long, default_value = SHIPPED_MODEL)]
+    pub model: PathBuf,
+    #[arg(long, default_value = DEFAULT_DATA)]
+    pub data: PathBuf,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Train(a) => train_cmd(a),
+        Command::Eval(a) => eval_cmd(a),
+    }
+}
+
+/// `MODEL.onnx` -> `MODEL.report.json`.
+pub fn report_path(model: &Path) -> PathBuf {
+    model.with_extension("report.json")
+}
+
+/// The command line as typed, with the program named `digits`.
+fn command_line() -> String {
+    let mut args: Vec<String> = std::env::args().collect();
+    if !args.is_empty() {
+        args[0] = "digits".into();
+    }
+    args.iter()
+        .map(|a| {
+            if a.is_empty() || a.contains(char::is_whitespace) {
+                format!("'{a}'")
+            } else {
+                a.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Loads a model file for `digits eval` and friends.
+pub fn load_model(path: &Path) -> Result<Model> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("{}: cannot read model", path.display()))?;
+    Ok(Model::from_bytes(&bytes, &path.display().to_string())?)
+}
+
+/// Classifies `data` with a loaded model; returns the predictions.
+pub fn classify(model: &Model, data: &Dataset) -> Result<Vec<u8>> {
+    Ok(model.classify(&data.images, 500)?)
+}
+
+fn train_cmd(a: TrainArgs) -> Result<()> {
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    anyhow::ensure!(threads >= 1, "--threads must be at least 1");
+    let mut all = Dataset::load(&a.data, Split::Train)?;
+    if let Some(limit) = a.limit {
+        anyhow::ensure!(limit >= 1, "--limit must be at least 1");
+        all = all.slice(0..limit.min(all.len()));
+    }
+    anyhow::ensure!(
+        a.val < all.len(),
+        "--val {} leaves no training images out of {}",
+        a.val,
+        all.len()
+    );
+    let cut = all.len() - a.val;
+    let (train_set, val_set) = (all.slice(0..cut), all.slice(cut..all.len()));
+    let test = Dataset::load(&a.data, Split::Test)?;
+    let cfg = TrainConfig {
+        arch: a.arch.clone(),
+        epochs: a.epochs,
+        batch: a.batch,
+        lr: a.lr,
+        seed: a.seed,
+        threads,
+        optimizer: a.optimizer,
+        schedule: a.schedule,
+        weight_decay: a.weight_decay,
+        smoothing: a.smoothing,
+        augment: if a.no_augment {
+            Augment::NONE
+        } else {
+            Augment {
+                elastic: a.elastic,
+                ..Augment::DEFAULT
+            }
+        },
+        progress: true,
+    };
+    // Fail on a bad spec before loading anything else takes time.
+    let probe = crate::net::Network::new(&cfg.arch, cfg.seed)?;
+    eprintln!(
+        "training {} ({} parameters) on {} images ({} held out), {} threads",
+        cfg.arch,
+        probe.param_count(),
+        train_set.len(),
+        val_set.len(),
+        threads
+    );
+    let trained = train::train(&cfg, &train_set, &val_set, &test, |s| eprintln!("{s}"))?;
+
+    let dataset = a.data.file_name().map_or_else(
+        || a.data.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let command = command_line();
+    let mut meta = vec![
+        ("dataset".to_string(), dataset.clone()),
+        ("arch".to_string(), cfg.arch.clone()),
+        (
+            "parameters".to_string(),
+            trained.net.param_count().to_string(),
+        ),
+        ("command".to_string(), command.clone()),
+    ];
+    // Measure the exported graph itself with tract, so the report equals `digits eval`.
+    let draft = export::to_onnx(&trained.net, &meta);
+    let model = Model::from_bytes(&draft, "exported model")?;
+    let predicted = classify(&model, &test)?;
+    let confusion = Confusion::from_predictions(&test.labels, &predicted);
+    meta.push((
+        "test_accuracy".to_string(),
+        format!("{:.4}", confusion.accuracy()),
+    ));
+    let bytes = export::to_onnx(&trained.net, &meta);
+    if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create", dir.display()))?;
+    }
+    std::fs::write(&a.out, &bytes).with_context(|| format!("{}: cannot write", a.out.display()))?;
+    let report = TrainReport {
+        dataset,
+        command,
+        arch: cfg.arch.clone(),
+        parameters: trained.net.param_count(),
+        onnx_bytes: bytes.len(),
+        seed: cfg.seed,
+        threads,
+        epochs: cfg.epochs,
+        batch: cfg.batch,
+        lr: cfg.lr,
+        train_images: train_set.len(),
+        val_images: val_set.len(),
+        train_seconds: trained.seconds,
+        images_per_sec: trained.images_per_sec,
+        history: trained.epochs.iter().map(EpochReport::from).collect(),
+        test: Evaluation::from_confusion(&confusion),
+        samples: pick_samples(&test.labels, &predicted, 100),
+    };
+    let rp = report_path(&a.out);
+    std::fs::write(&rp, serde_json::to_string_pretty(&report)? + "\n")
+        .with_context(|| format!("{}: cannot write", rp.display()))?;
+    eprintln!(
+        "wrote {} ({} bytes) and {}: test accuracy {:.2}% ({}/{}) in {:.1} s",
+        a.out.display(),
+        bytes.len(),
+        rp.display(),
+        100.0 * confusion.accuracy(),
+        confusion.correct(),
+        confusion.total(),
+        trained.seconds
+    );
+    Ok(())
+}
+
+fn eval_cmd(a: EvalArgs) -> Result<()> {
+    let model = load_model(&a.model)?;
+    let test = Dataset::load(&a.data, Split::Test)?;
+    let predicted = classify(&model, &test)?;
+    let confusion = Confusion::from_predictions(&test.labels, &predicted);
+    if a.json {
+        let mut v = serde_json::to_value(Evaluation::from_confusion(&confusion))?;
+        v["model"] = a.model.display().to_string().into();
+        v["data"] = a.data.display().to_string().into();
+        println!("{}", serde_json::to_string(&v)?);
+    } else {
+        println!("{} on {}", a.model.display(), a.data.display());
+        print!("{}", confusion.table());
+    }
+    Ok(())
+}

@@ -1,0 +1,243 @@
+//! Export of a trained [`Network`] to a standard ONNX file (opset 13, standard ops only).
+//!
+//! Graph contract: input `image` float32 `[N,1,28,28]` (0 = background, 1 = ink), output
+//! `probabilities` float32 `[N,10]` (softmax inside the graph). Batch norm that follows a conv
+//! or fully connected layer is folded into it; dropout disappears (identity at inference).
+
+use prost::Message;
+use tract_onnx::pb::{
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
+    TensorProto, TensorShapeProto, TypeProto, ValueInfoProto, attribute_proto::AttributeType,
+    tensor_proto::DataType, tensor_shape_proto::Dimension, tensor_shape_proto::dimension,
+    type_proto,
+};
+
+use crate::net::{BN_EPS, Network};
+use crate::spec::Op;
+
+pub const OPSET: i64 = 13;
+/// IR version 7 goes with opset 13.
+pub const IR_VERSION: i64 = 7;
+pub const INPUT: &str = "image";
+pub const OUTPUT: &str = "probabilities";
+
+fn ints(name: &str, v: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Ints as i32,
+        ints: v.to_vec(),
+        ..Default::default()
+    }
+}
+
+fn int(name: &str, v: i64) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Int as i32,
+        i: v,
+        ..Default::default()
+    }
+}
+
+fn float(name: &str, v: f32) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Float as i32,
+        f: v,
+        ..Default::default()
+    }
+}
+
+fn tensor(name: &str, dims: &[usize], data: &[f32]) -> TensorProto {
+    assert_eq!(dims.iter().product::<usize>(), data.len(), "{name}");
+    TensorProto {
+        name: name.into(),
+        dims: dims.iter().map(|&d| d as i64).collect(),
+        data_type: DataType::Float as i32,
+        raw_data: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        ..Default::default()
+    }
+}
+
+fn value_info(name: &str, dims: &[Dimension]) -> ValueInfoProto {
+    ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: DataType::Float as i32,
+                shape: Some(TensorShapeProto { dim: dims.to_vec() }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn dim(v: i64) -> Dimension {
+    Dimension {
+        value: Some(dimension::Value::DimValue(v)),
+        ..Default::default()
+    }
+}
+
+fn batch_dim() -> Dimension {
+    Dimension {
+        value: Some(dimension::Value::DimParam("N".into())),
+        ..Default::default()
+    }
+}
+
+struct Builder {
+    graph: GraphProto,
+    current: String,
+    count: usize,
+}
+
+impl Builder {
+    fn node(&mut self, op: &str, extra_inputs: Vec<String>, attrs: Vec<AttributeProto>) {
+        self.count += 1;
+        let name = format!("{}_{}", op.to_lowercase(), self.count);
+        let mut input = vec![self.current.clone()];
+        input.extend(extra_inputs);
+        self.graph.node.push(NodeProto {
+            input,
+            output: vec![name.clone()],
+            name: name.clone(),
+            op_type: op.into(),
+            attribute: attrs,
+            ..Default::default()
+        });
+        self.current = name;
+    }
+
+    fn init(&mut self, name: String, dims: &[usize], data: &[f32]) -> String {
+        self.graph.initializer.push(tensor(&name, dims, data));
+        name
+    }
+}
+
+/// Folds batch norm (gamma, beta, running mean, running var) into the weights and bias of the
+/// layer before it: `w' = w * a`, `b' = (b - mean) * a + beta` with `a = gamma / sqrt(var + eps)`.
+fn fold_bn(w: &mut [f32], b: &mut [f32], gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32]) {
+    let per = w.len() / b.len();
+    for c in 0..b.len() {
+        let a = gamma[c] / (var[c] + BN_EPS).sqrt();
+        w[c * per..(c + 1) * per].iter_mut().for_each(|v| *v *= a);
+        b[c] = (b[c] - mean[c]) * a + beta[c];
+    }
+}
+
+/// Serializes `net` as an ONNX model with the given metadata properties.
+pub fn to_onnx(net: &Network, metadata: &[(String, String)]) -> Vec<u8> {
+    let mut b = Builder {
+        graph: GraphProto {
+            name: "digits".into(),
+            ..Default::default()
+        },
+        current: INPUT.into(),
+        count: 0,
+    };
+    let mut flat = false;
+    let mut i = 0;
+    while i < net.layers.len() {
+        let l = &net.layers[i];
+        let (w, bias) = l.split(&net.params);
+        let (mut w, mut bias) = (w.to_vec(), bias.to_vec());
+        let next_bn = net.layers.get(i + 1).filter(|n| n.op == Op::BatchNorm);
+        if matches!(l.op, Op::Conv { .. } | Op::Linear { .. })
+            && let Some(bn) = next_bn
+        {
+            let (gamma, beta) = bn.split(&net.params);
+            let c = bn.input.c;
+            let st = &net.state[bn.state_at..bn.state_at + 2 * c];
+            fold_bn(&mut w, &mut bias, gamma, beta, &st[..c], &st[c..]);
+        }
+        let folded = next_bn.is_some() && matches!(l.op, Op::Conv { .. } | Op::Linear { .. });
+        match l.op {
+            Op::Conv { cout, k, pad } => {
+                let wn = b.init(format!("conv{i}.weight"), &[cout, l.input.c, k, k], &w);
+                let bn = b.init(format!("conv{i}.bias"), &[cout], &bias);
+                let p = pad as i64;
+                let attrs = vec![
+                    ints("kernel_shape", &[k as i64, k as i64]),
+                    ints("pads", &[p, p, p, p]),
+                    ints("strides", &[1, 1]),
+                ];
+                b.node("Conv", vec![wn, bn], attrs);
+            }
+            Op::Linear { dout } => {
+                if !flat {
+                    b.node("Flatten", vec![], vec![int("axis", 1)]);
+                    flat = true;
+                }
+                let wn = b.init(format!("fc{i}.weight"), &[dout, l.input.c], &w);
+                let bn = b.init(format!("fc{i}.bias"), &[dout], &bias);
+                b.node("Gemm", vec![wn, bn], vec![int("transB", 1)]);
+            }
+            Op::BatchNorm => {
+                let c = l.input.c;
+                let st = &net.state[l.state_at..l.state_at + 2 * c];
+                let names = vec![
+                    b.init(format!("bn{i}.scale"), &[c], &w),
+                    b.init(format!("bn{i}.bias"), &[c], &bias),
+                    b.init(format!("bn{i}.mean"), &[c], &st[..c]),
+                    b.init(format!("bn{i}.var"), &[c], &st[c..]),
+                ];
+                b.node("BatchNormalization", names, vec![float("epsilon", BN_EPS)]);
+            }
+            Op::Relu => b.node("Relu", vec![], vec![]),
+            Op::MaxPool { k } => {
+                let k = k as i64;
+                b.node(
+                    "MaxPool",
+                    vec![],
+                    vec![ints("kernel_shape", &[k, k]), ints("strides", &[k, k])],
+                );
+            }
+            Op::Dropout { .. } => {}
+            Op::Flatten => {
+                b.node("Flatten", vec![], vec![int("axis", 1)]);
+                flat = true;
+            }
+            Op::Gap => b.node("GlobalAveragePool", vec![], vec![]),
+        }
+        i += if folded { 2 } else { 1 };
+    }
+    if !flat {
+        b.node("Flatten", vec![], vec![int("axis", 1)]);
+    }
+    b.node("Softmax", vec![], vec![int("axis", 1)]);
+    // Name the last tensor `probabilities`.
+    let last = b.graph.node.last_mut().expect("graph has a softmax");
+    last.output = vec![OUTPUT.into()];
+    b.graph.input = vec![value_info(INPUT, &[batch_dim(), dim(1), dim(28), dim(28)])];
+    b.graph.output = vec![value_info(OUTPUT, &[batch_dim(), dim(10)])];
+    let model = ModelProto {
+        ir_version: IR_VERSION,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: OPSET,
+        }],
+        producer_name: "digits-train".into(),
+        producer_version: env!("CARGO_PKG_VERSION").into(),
+        graph: Some(b.graph),
+        metadata_props: metadata
+            .iter()
+            .map(|(k, v)| StringStringEntryProto {
+                key: k.clone(),
+                value: v.clone(),
+            })
+            .collect(),
+        ..Default::default()
+    };
+    model.encode_to_vec()
+}
+
+/// Reads the metadata properties back from ONNX bytes.
+pub fn metadata(bytes: &[u8]) -> Result<Vec<(String, String)>, prost::DecodeError> {
+    let m = ModelProto::decode(bytes)?;
+    Ok(m.metadata_props
+        .into_iter()
+        .map(|e| (e.key, e.value))
+        .collect())
+}

@@ -1,0 +1,23 @@
+//! `digits-train`: a convolutional network trainer written on ndarray, and its ONNX export.
+//!
+//! Data flows one way: IDX files ([`data`]) -> [`train`] (layers in [`layers`], network in
+//! [`net`], optimizers in [`optim`], augmentation in [`augment`]) -> [`export`] (ONNX) ->
+//! [`report`] (JSON beside the model).
+
+pub mod augment;
+pub mod cli;
+pub mod data;
+pub mod export;
+pub mod layers;
+pub mod net;
+pub mod optim;
+pub mod report;
+pub mod rng;
+pub mod spec;
+pub mod train;
+
+/// The default architecture of `digits train`.
+pub const DEFAULT_ARCH: &str = "conv16k3p1,bn,relu,maxpool2,conv32k3p1,bn,relu,conv32k3p1,bn,relu,maxpool2,conv64k3p1,bn,relu,gap,fc10";
+/// PyTorch's examples/mnist network, for comparison.
+pub const PYTORCH_ARCH: &str =
+    "conv32k3,relu,conv64k3,relu,maxpool2,drop0.25,flatten,fc128,relu,drop0.5,fc10";

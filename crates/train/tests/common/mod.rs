@@ -1,0 +1,50 @@
+//! Helpers shared by the integration tests: where MNIST lives and small training runs.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use digits_core::idx::Split;
+use digits_train::augment::Augment;
+use digits_train::data::Dataset;
+use digits_train::optim::{OptimizerKind, Schedule};
+use digits_train::train::TrainConfig;
+
+/// `data/mnist` at the workspace root (or `$DIGITS_DATA`). The README's test command fetches it;
+/// a missing data set is a failure with instructions, never a silent skip.
+pub fn data_dir() -> PathBuf {
+    let dir = std::env::var_os("DIGITS_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist"));
+    assert!(
+        dir.join("t10k-labels-idx1-ubyte").exists()
+            || dir.join("t10k-labels-idx1-ubyte.gz").exists(),
+        "MNIST is not in {}: run scripts/fetch-mnist.sh first",
+        dir.display()
+    );
+    dir
+}
+
+pub fn train_set() -> Dataset {
+    Dataset::load(&data_dir(), Split::Train).expect("MNIST training set")
+}
+
+pub fn test_set() -> Dataset {
+    Dataset::load(&data_dir(), Split::Test).expect("MNIST test set")
+}
+
+pub fn config(arch: &str, epochs: usize, threads: usize) -> TrainConfig {
+    TrainConfig {
+        arch: arch.to_string(),
+        epochs,
+        batch: 64,
+        lr: 0.005,
+        seed: 7,
+        threads,
+        optimizer: OptimizerKind::Adamw,
+        schedule: Schedule::Onecycle,
+        weight_decay: 5e-4,
+        smoothing: 0.0,
+        augment: Augment::DEFAULT,
+        progress: false,
+    }
+}

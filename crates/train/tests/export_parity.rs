@@ -1,0 +1,100 @@
+//! The exported ONNX file gives the trainer's own outputs under tract.
+
+mod common;
+
+use digits_core::model::Model;
+use digits_train::data::Dataset;
+use digits_train::export;
+use digits_train::net::Network;
+use digits_train::train;
+
+fn max_diff(net: &Network, images: &[f32]) -> f32 {
+    let bytes = export::to_onnx(net, &[("k".into(), "v".into())]);
+    let model = Model::from_bytes(&bytes, "exported").unwrap();
+    let ours = net.predict(images);
+    let theirs: Vec<f32> = model
+        .predict(images)
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(ours.len(), theirs.len());
+    ours.iter()
+        .zip(&theirs)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Briefly trained networks (so batch-norm statistics are real) covering every layer type:
+/// folded and stand-alone batch norm, padding, 1x1 convs, dropout, flatten and gap.
+#[test]
+fn tract_matches_trainer_on_200_test_images() {
+    let data = common::train_set().slice(0..640);
+    let test = common::test_set().slice(0..200);
+    for arch in [
+        digits_train::DEFAULT_ARCH,
+        "conv8k3,relu,bn,conv8k1p0,bn,relu,maxpool2,drop0.25,flatten,fc32,bn,relu,drop0.5,fc10",
+        "conv8k5p2,relu,maxpool3,conv10k1,gap",
+    ] {
+        let cfg = common::config(arch, 1, 2);
+        let t = train::train(
+            &cfg,
+            &data,
+            &Dataset::default(),
+            &Dataset::default(),
+            |_| {},
+        )
+        .unwrap();
+        let d = max_diff(&t.net, &test.images);
+        assert!(d < 1e-5, "{arch}: max abs difference {d}");
+    }
+}
+
+#[test]
+fn pytorch_example_network_exports() {
+    let net = Network::new(digits_train::PYTORCH_ARCH, 1).unwrap();
+    let test = common::test_set().slice(0..20);
+    let d = max_diff(&net, &test.images);
+    assert!(d < 1e-5, "max abs difference {d}");
+}
+
+#[test]
+fn graph_is_standard_onnx_with_metadata() {
+    use prost::Message;
+    use tract_onnx::pb::ModelProto;
+    let net = Network::new(digits_train::DEFAULT_ARCH, 1).unwrap();
+    let bytes = export::to_onnx(&net, &[("dataset".into(), "mnist".into())]);
+    let m = ModelProto::decode(bytes.as_slice()).unwrap();
+    assert_eq!(m.opset_import[0].version, 13);
+    assert!(m.opset_import[0].domain.is_empty());
+    let g = m.graph.unwrap();
+    assert_eq!(g.input.len(), 1);
+    assert_eq!(g.input[0].name, "image");
+    assert_eq!(g.output[0].name, "probabilities");
+    let standard = [
+        "Conv",
+        "Relu",
+        "MaxPool",
+        "Gemm",
+        "Flatten",
+        "GlobalAveragePool",
+        "Softmax",
+        "BatchNormalization",
+    ];
+    for n in &g.node {
+        assert!(standard.contains(&n.op_type.as_str()), "{}", n.op_type);
+        assert!(n.domain.is_empty());
+    }
+    // Batch norm after conv is folded away.
+    assert!(g.node.iter().all(|n| n.op_type != "BatchNormalization"));
+    assert_eq!(g.node.last().unwrap().op_type, "Softmax");
+    assert_eq!(
+        export::metadata(&bytes).unwrap(),
+        vec![("dataset".to_string(), "mnist".to_string())]
+    );
+    // Any batch size.
+    let model = Model::from_bytes(&bytes, "m").unwrap();
+    for n in [1, 3, 17] {
+        assert_eq!(model.predict(&vec![0.3; n * 784]).unwrap().len(), n);
+    }
+}
