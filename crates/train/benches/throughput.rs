@@ -1,1 +1,89 @@
-fn main() {}
+//! Training throughput (images/s) of the default and of PyTorch's example network, and tract's
+//! batch-1 inference latency on the exported default network.
+//!
+//! `cargo bench -p digits-train --bench throughput`. Synthetic images: speed does not depend on
+//! the pixel values, and the benchmark needs no data set.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use digits_core::model::Model;
+use digits_train::augment::Augment;
+use digits_train::data::Dataset;
+use digits_train::export;
+use digits_train::net::Network;
+use digits_train::optim::{Optimizer, OptimizerKind};
+use digits_train::rng::Rng;
+use digits_train::train::Engine;
+
+const BATCH: usize = 128;
+
+fn synthetic(n: usize) -> Dataset {
+    let mut r = Rng::new(1);
+    Dataset {
+        images: (0..n * 784)
+            .map(|_| if r.uniform() < 0.2 { r.uniform() } else { 0.0 })
+            .collect(),
+        labels: (0..n).map(|i| (i % 10) as u8).collect(),
+    }
+}
+
+fn training(c: &mut Criterion) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let data = synthetic(BATCH * 8);
+    let mut group = c.benchmark_group("train_step");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.sample_size(20);
+    for (name, arch) in [
+        ("default", digits_train::DEFAULT_ARCH),
+        ("pytorch_example", digits_train::PYTORCH_ARCH),
+    ] {
+        let mut net = Network::new(arch, 1).unwrap();
+        let mut engine = Engine::new(&net, BATCH, threads).unwrap();
+        let mut opt = Optimizer::new(
+            OptimizerKind::Adamw,
+            net.param_count(),
+            &net.decayed(),
+            5e-4,
+        );
+        let mut grads = vec![0.0; net.param_count()];
+        let batches: Vec<Vec<u32>> = (0..8)
+            .map(|b| (b * BATCH..(b + 1) * BATCH).map(|i| i as u32).collect())
+            .collect();
+        let mut step = 0u64;
+        group.bench_function(BenchmarkId::new(name, format!("{threads} threads")), |b| {
+            b.iter(|| {
+                let batch = &batches[step as usize % batches.len()];
+                engine.step_gradients(
+                    &net,
+                    &data,
+                    batch,
+                    &Augment::DEFAULT,
+                    0.0,
+                    1,
+                    step,
+                    &mut grads,
+                );
+                opt.step(&mut net.params, &grads, 1e-3);
+                step += 1;
+            })
+        });
+    }
+    group.finish();
+}
+
+fn inference(c: &mut Criterion) {
+    let net = Network::new(digits_train::DEFAULT_ARCH, 1).unwrap();
+    let model = Model::from_bytes(&export::to_onnx(&net, &[]), "bench").unwrap();
+    let data = synthetic(100);
+    let mut group = c.benchmark_group("tract_inference");
+    group.bench_function("batch_1", |b| {
+        b.iter(|| model.predict(data.image(0)).unwrap())
+    });
+    group.throughput(Throughput::Elements(100));
+    group.bench_function("batch_100", |b| {
+        b.iter(|| model.predict(&data.images).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, training, inference);
+criterion_main!(benches);

@@ -49,7 +49,7 @@ pub struct TrainArgs {
     /// Architecture spec, comma-separated layers (see the README).
     #[arg(long, default_value = crate::DEFAULT_ARCH)]
     pub arch: String,
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = 20)]
     pub epochs: usize,
     #[arg(long, default_value_t = 128)]
     pub batch: usize,
@@ -142,6 +142,8 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     anyhow::ensure!(threads >= 1, "--threads must be at least 1");
+    // Fail on a bad spec before loading the data takes time.
+    let probe = crate::net::Network::new(&a.arch, a.seed)?;
     let mut all = Dataset::load(&a.data, Split::Train)?;
     if let Some(limit) = a.limit {
         anyhow::ensure!(limit >= 1, "--limit must be at least 1");
@@ -177,8 +179,6 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         },
         progress: true,
     };
-    // Fail on a bad spec before loading anything else takes time.
-    let probe = crate::net::Network::new(&cfg.arch, cfg.seed)?;
     eprintln!(
         "training {} ({} parameters) on {} images ({} held out), {} threads",
         cfg.arch,

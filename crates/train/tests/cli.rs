@@ -1,0 +1,213 @@
+//! The `digits` command line, run as a user would: train, eval, the shipped model, bad input.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn digits(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_digits"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run digits")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("digits-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn confusion_total(v: &serde_json::Value) -> u64 {
+    let rows = v["confusion"].as_array().unwrap();
+    assert_eq!(rows.len(), 10);
+    rows.iter()
+        .map(|r| {
+            let r = r.as_array().unwrap();
+            assert_eq!(r.len(), 10);
+            r.iter().map(|c| c.as_u64().unwrap()).sum::<u64>()
+        })
+        .sum()
+}
+
+#[test]
+fn train_then_eval_agree() {
+    let data = common::data_dir();
+    let dir = tmp("train");
+    let model = dir.join("m.onnx");
+    let out = digits(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--limit",
+        "1500",
+        "--val",
+        "300",
+        "--epochs",
+        "1",
+        "--threads",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("epoch  1"), "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("m.report.json")).unwrap()).unwrap();
+    assert_eq!(report["train_images"], 1200);
+    assert_eq!(report["val_images"], 300);
+    assert_eq!(confusion_total(&report), 10_000);
+    assert_eq!(report["samples"].as_array().unwrap().len(), 100);
+    assert!(
+        report["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("digits train --data")
+    );
+    let meta = digits_train::export::metadata(&std::fs::read(&model).unwrap()).unwrap();
+    for key in ["dataset", "arch", "parameters", "command", "test_accuracy"] {
+        assert!(
+            meta.iter().any(|(k, _)| k == key),
+            "metadata lacks {key}: {meta:?}"
+        );
+    }
+
+    let eval = json(&digits(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(eval["accuracy"], report["accuracy"]);
+    assert_eq!(eval["correct"], report["correct"]);
+    assert_eq!(eval["confusion"], report["confusion"]);
+    assert_eq!(eval["total"], 10_000);
+
+    let table = digits(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(table.status.success());
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("confusion matrix") && text.contains("precision"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The model the page ships reaches the target, and its report tells the truth.
+#[test]
+fn shipped_model_reaches_995_and_matches_its_report() {
+    let _ = common::data_dir();
+    let eval = json(&digits(&["eval", "--json"]));
+    let acc = eval["accuracy"].as_f64().unwrap();
+    assert!(acc >= 0.995, "shipped model accuracy {acc}");
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("web/assets/model.report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(eval["accuracy"], report["accuracy"]);
+    assert_eq!(eval["confusion"], report["confusion"]);
+    assert!(report["parameters"].as_u64().unwrap() <= 100_000);
+    let size = std::fs::metadata(root().join("web/assets/model.onnx"))
+        .unwrap()
+        .len();
+    assert!(size < 500_000, "model is {size} bytes");
+    assert_eq!(report["onnx_bytes"].as_u64().unwrap(), size);
+    let samples = report["samples"].as_array().unwrap();
+    assert!(samples.len() >= 90);
+    assert!(
+        report["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("digits train")
+    );
+}
+
+#[test]
+fn missing_data_names_the_file() {
+    let dir = tmp("nodata");
+    let out = digits(&["eval", "--data", dir.to_str().unwrap(), "--json"]);
+    assert!(!out.status.success());
+    let e = stderr(&out);
+    assert!(
+        e.contains("t10k-images-idx3-ubyte") && e.contains(dir.to_str().unwrap()),
+        "{e}"
+    );
+}
+
+#[test]
+fn corrupt_idx_file_names_the_file() {
+    let dir = tmp("corrupt");
+    let data = common::data_dir();
+    let labels = "t10k-labels-idx1-ubyte";
+    std::fs::copy(data.join(labels), dir.join(labels)).unwrap();
+    let imgs = std::fs::read(data.join("t10k-images-idx3-ubyte")).unwrap();
+    std::fs::write(dir.join("t10k-images-idx3-ubyte"), &imgs[..imgs.len() / 2]).unwrap();
+    let out = digits(&["eval", "--data", dir.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let e = stderr(&out);
+    assert!(
+        e.contains("t10k-images-idx3-ubyte") && e.contains("truncated"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bad_model_and_bad_arch_are_clear_errors() {
+    let dir = tmp("badmodel");
+    let model = dir.join("junk.onnx");
+    std::fs::write(&model, b"this is not a model").unwrap();
+    let data = common::data_dir();
+    let out = digits(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("junk.onnx"), "{}", stderr(&out));
+    let missing = digits(&["eval", "--model", "nope/none.onnx"]);
+    assert!(!missing.status.success());
+    assert!(stderr(&missing).contains("nope/none.onnx"));
+
+    let out = digits(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        Path::new(&dir).join("x.onnx").to_str().unwrap(),
+        "--arch",
+        "conv8k3,relu,pool2,fc10",
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("layer 3 `pool2`"), "{}", stderr(&out));
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, lints, the native unit and integration tests (which need MNIST,
+# fetched and verified first) and the wasm32 build of digits-core.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/fetch-mnist.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --release -- -D warnings
+echo "== digits-core builds for wasm32-unknown-unknown"
+cargo build -p digits-core --release --target wasm32-unknown-unknown
+echo "== cargo test"
+cargo test --workspace --release
+echo "== the shipped ONNX model in the official checker and ONNX Runtime"
+py=target/pyenv/bin/python
+if [ ! -x "$py" ]; then
+  python3 -m venv target/pyenv || { apt-get install -y python3-venv && python3 -m venv target/pyenv; }
+fi
+"$py" -c "import onnx, onnxruntime, numpy" 2>/dev/null ||
+  "$py" -m pip install --quiet --disable-pip-version-check onnx onnxruntime numpy
+"$py" tests/onnx_interop.py
