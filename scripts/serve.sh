@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
-# Builds the app and reports on the shipped model. (The page itself is the next milestone; until
-# it lands this command builds the `digits` tool and evaluates the model the page will run.)
+# Serves the page at http://127.0.0.1:8080/ (release build, rebuilt on change). Installs what
+# is missing first. Set PORT to use another port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-scripts/fetch-mnist.sh
-cargo build --release -p digits-train
-./target/release/digits eval
+scripts/setup.sh serve
+exec trunk serve --release --offline --port "${PORT:-8080}"

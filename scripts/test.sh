@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, lints, the native unit and integration tests (which need MNIST,
-# fetched and verified first) and the wasm32 build of digits-core.
+# fetched and verified first), the shipped model in ONNX Runtime, and the page end to end in a
+# real headless Chromium (Debian's), built by trunk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -10,10 +11,10 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --release -- -D warnings
-echo "== digits-core builds for wasm32-unknown-unknown"
-cargo build -p digits-core --release --target wasm32-unknown-unknown
+cargo clippy -p digits-web --target wasm32-unknown-unknown --release -- -D warnings
 echo "== cargo test"
 cargo test --workspace --release
+
 echo "== the shipped ONNX model in the official checker and ONNX Runtime"
 py=target/pyenv/bin/python
 if [ ! -x "$py" ]; then
@@ -22,3 +23,7 @@ fi
 "$py" -c "import onnx, onnxruntime, numpy" 2>/dev/null ||
   "$py" -m pip install --quiet --disable-pip-version-check onnx onnxruntime numpy
 "$py" tests/onnx_interop.py
+
+echo "== the page, end to end in headless Chromium"
+trunk build --release --offline
+(cd tests/e2e && npm test)

@@ -10,6 +10,8 @@
 pub mod idx;
 pub mod metrics;
 pub mod model;
+pub mod preprocess;
+pub mod svg;
 
 /// Side of an MNIST image in pixels.
 pub const SIDE: usize = 28;

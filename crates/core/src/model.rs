@@ -25,6 +25,7 @@ type Plan = std::sync::Arc<TypedSimplePlan>;
 /// A loaded, optimized model ready to classify batches of 28x28 images.
 pub struct Model {
     plan: Plan,
+    metadata: Vec<(String, String)>,
 }
 
 /// The whole error chain of a tract error, on one line.
@@ -42,14 +43,37 @@ impl Model {
         if bytes.is_empty() {
             return Err(load("the file is empty".into()));
         }
+        let onnx = tract_onnx::onnx();
         let mut reader = bytes;
-        let model = tract_onnx::onnx()
-            .model_for_read(&mut reader)
+        let proto = onnx
+            .proto_model_for_read(&mut reader)
+            .map_err(|e| load(chain(&e)))?;
+        let metadata = proto
+            .metadata_props
+            .iter()
+            .map(|p| (p.key.clone(), p.value.clone()))
+            .collect();
+        let model = onnx
+            .model_for_proto_model(&proto)
             .map_err(|e| load(chain(&e)))?;
         let typed = model.into_optimized().map_err(|e| load(chain(&e)))?;
         Self::check_io(&typed).map_err(load)?;
         let plan = typed.into_runnable().map_err(|e| load(chain(&e)))?;
-        Ok(Model { plan })
+        Ok(Model { plan, metadata })
+    }
+
+    /// The ONNX metadata properties (for models from `digits train`: dataset, arch,
+    /// parameters, command, test_accuracy).
+    pub fn metadata(&self) -> &[(String, String)] {
+        &self.metadata
+    }
+
+    /// One metadata property.
+    pub fn meta(&self, key: &str) -> Option<&str> {
+        self.metadata
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     fn check_io(model: &TypedModel) -> Result<(), String> {

@@ -36,6 +36,20 @@ pub enum Command {
     Train(TrainArgs),
     /// Evaluate an ONNX model on the test set: accuracy, per-class metrics, confusion matrix.
     Eval(EvalArgs),
+    /// Recognize the digit in PNG or JPEG pictures (any size, either polarity).
+    Predict(PredictArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    #[arg(long, default_value = SHIPPED_MODEL)]
+    pub model: PathBuf,
+    /// One JSON object per file and line: file, digit (null if blank), probabilities.
+    #[arg(long)]
+    pub json: bool,
+    /// PNG or JPEG files.
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -99,6 +113,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(a) => train_cmd(a),
         Command::Eval(a) => eval_cmd(a),
+        Command::Predict(a) => predict_cmd(a),
     }
 }
 
@@ -267,5 +282,42 @@ fn eval_cmd(a: EvalArgs) -> Result<()> {
         println!("{} on {}", a.model.display(), a.data.display());
         print!("{}", confusion.table());
     }
+    Ok(())
+}
+
+fn predict_cmd(a: PredictArgs) -> Result<()> {
+    let model = load_model(&a.model)?;
+    let mut failed = 0;
+    for path in &a.images {
+        let name = path.display().to_string();
+        let result = crate::predict::predict_file(&model, path);
+        if a.json {
+            let v = match &result {
+                Ok(p) => serde_json::json!({
+                    "file": name,
+                    "digit": p.map(|p| digits_core::metrics::argmax(&p)),
+                    "probabilities": p.map(|p| p.to_vec()),
+                }),
+                Err(e) => serde_json::json!({ "file": name, "error": format!("{e:#}") }),
+            };
+            println!("{v}");
+        } else {
+            match &result {
+                Ok(Some(p)) => {
+                    let d = digits_core::metrics::argmax(p).unwrap_or(0);
+                    let all: Vec<String> = p.iter().map(|v| format!("{v:.3}")).collect();
+                    println!("{name}: {d} ({:.1}%)  [{}]", 100.0 * p[d], all.join(" "));
+                }
+                Ok(None) => println!("{name}: blank (no digit found)"),
+                Err(e) => eprintln!("digits: {name}: {e:#}"),
+            }
+        }
+        failed += result.is_err() as usize;
+    }
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} of {} files could not be read",
+        a.images.len()
+    );
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod export;
 pub mod layers;
 pub mod net;
 pub mod optim;
+pub mod predict;
 pub mod report;
 pub mod rng;
 pub mod spec;

@@ -1,0 +1,70 @@
+//! `digits predict`: decode a PNG or JPEG, preprocess it exactly as the page does, classify it.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use digits_core::model::Model;
+use digits_core::preprocess::{Ink, to_mnist};
+
+/// Larger files or pictures are refused rather than decoded.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+pub const MAX_SIDE: u32 = 12_000;
+pub const MAX_ALLOC: u64 = 512 << 20;
+
+/// 8-bit luminance of a decoded picture; transparent pixels count as white paper.
+pub fn luminance(img: &image::DynamicImage) -> (usize, usize, Vec<u8>) {
+    let rgba = img.to_rgba8();
+    let (w, h) = rgba.dimensions();
+    let luma = rgba
+        .pixels()
+        .map(|p| {
+            let [r, g, b, a] = p.0;
+            let y = 0.299 * r as f32 + 0.587 * g as f32 + 0.114 * b as f32;
+            let alpha = a as f32 / 255.0;
+            (y * alpha + 255.0 * (1.0 - alpha)).round() as u8
+        })
+        .collect();
+    (w as usize, h as usize, luma)
+}
+
+/// Decodes PNG or JPEG bytes with size limits.
+pub fn decode(bytes: &[u8]) -> Result<image::DynamicImage> {
+    let mut reader = image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .context("cannot read the image")?;
+    match reader.format() {
+        Some(image::ImageFormat::Png | image::ImageFormat::Jpeg) => {}
+        _ => anyhow::bail!("not a PNG or JPEG image"),
+    }
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_ALLOC);
+    reader.limits(limits);
+    reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => anyhow::anyhow!(
+            "image is too large (at most {MAX_SIDE}x{MAX_SIDE} pixels and {} MiB decoded)",
+            MAX_ALLOC >> 20
+        ),
+        other => anyhow::anyhow!("cannot decode the image: {other}"),
+    })
+}
+
+/// Class probabilities for the digit in an image file; `None` if the picture is blank.
+pub fn predict_file(model: &Model, path: &Path) -> Result<Option<[f32; 10]>> {
+    let len = std::fs::metadata(path)
+        .context("cannot read the file")?
+        .len();
+    anyhow::ensure!(
+        len <= MAX_FILE_BYTES,
+        "file is {len} bytes, more than {MAX_FILE_BYTES}"
+    );
+    let bytes = std::fs::read(path).context("cannot read the file")?;
+    let img = decode(&bytes)?;
+    let (w, h, luma) = luminance(&img);
+    let Some(input) = to_mnist(&Ink::from_luma(w, h, &luma)) else {
+        return Ok(None);
+    };
+    Ok(model.predict(&input)?.first().copied())
+}

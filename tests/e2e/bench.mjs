@@ -1,0 +1,42 @@
+// Browser benchmark (not a test): in headless Chromium, the median latency of one live
+// prediction (recorded strokes -> preprocessing -> inference) and what the page transfers
+// before its first prediction. Prints figures; run after `trunk build --release`:
+//   node tests/e2e/bench.mjs
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { launch, open, startServer, drawMouse, waitPrediction, DIGITS, DESKTOP, DIST } from './harness.mjs';
+
+const browser = await launch();
+const server = await startServer();
+const { page, context } = await open(browser, server, DESKTOP);
+const loaded = await page.evaluate(() =>
+  performance.getEntriesByType('resource').map((e) => ({ name: e.name, bytes: e.encodedBodySize }))
+    .concat([{ name: location.href, bytes: performance.getEntriesByType('navigation')[0].encodedBodySize }]));
+const results = {};
+for (const d of ['1', '4', '8']) {
+  await page.click('#clear');
+  await drawMouse(page, DIGITS[d]);
+  await waitPrediction(page);
+  results[d] = await page.evaluate(() => window.wasmBindings.benchmark_prediction(300));
+}
+await context.close();
+await browser.close();
+await server.close();
+
+const gz = (file) => zlib.gzipSync(fs.readFileSync(file), { level: 9 }).length;
+const files = fs.readdirSync(DIST).map((f) => path.join(DIST, f)).filter((f) => fs.statSync(f).isFile());
+const firstPrediction = loaded.map((r) => path.basename(new URL(r.name).pathname) || 'index.html');
+let raw = 0;
+let gzipped = 0;
+for (const f of files) {
+  if (firstPrediction.includes(path.basename(f))) {
+    raw += fs.statSync(f).size;
+    gzipped += gz(f);
+  }
+}
+const wasm = files.find((f) => f.endsWith('.wasm'));
+const ms = Object.values(results).sort((a, b) => a - b);
+console.log(`median live prediction latency (ms) per drawing: ${JSON.stringify(results)}; median ${ms[1].toFixed(3)} ms`);
+console.log(`wasm: ${fs.statSync(wasm).size} bytes raw, ${gz(wasm)} bytes gzipped (-9)`);
+console.log(`before the first prediction the page loads ${firstPrediction.length} files: ${raw} bytes raw, ${gzipped} bytes gzipped`);

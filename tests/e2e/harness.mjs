@@ -1,0 +1,123 @@
+// Shared set-up: Debian's Chromium through playwright-core, the dist/ server, drawing helpers.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from './server.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(here, '../..');
+export const DIST = process.env.DIGITS_DIST ?? path.join(ROOT, 'dist');
+export const BASE = process.env.DIGITS_BASE ?? '/';
+export const OUT = path.join(ROOT, 'tests/out');
+export const DIGITS = JSON.parse(fs.readFileSync(path.join(here, 'digits.json'), 'utf8'));
+fs.mkdirSync(OUT, { recursive: true });
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+}
+
+export const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true };
+export const DESKTOP = { viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 };
+
+/** Opens the page in a fresh context; collects console errors and page errors. */
+export async function open(browser, server, device, { waitModel = true } = {}) {
+  const context = await browser.newContext(device);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(server.url);
+  await page.waitForSelector(waitModel ? 'html.model-ready' : 'html.wasm-ready', { timeout: 30000 });
+  return { context, page, errors };
+}
+
+export async function padBox(page) {
+  await page.locator('#pad').scrollIntoViewIfNeeded();
+  return page.locator('#pad').boundingBox();
+}
+
+/** Draws strokes (canvas-relative 0..1 points) with real mouse events. */
+export async function drawMouse(page, strokes) {
+  const box = await padBox(page);
+  const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
+  for (const stroke of strokes) {
+    const [x0, y0] = at(stroke[0]);
+    await page.mouse.move(x0, y0);
+    await page.mouse.down();
+    for (const p of stroke.slice(1)) {
+      const [x, y] = at(p);
+      await page.mouse.move(x, y, { steps: 6 });
+    }
+    await page.mouse.up();
+  }
+}
+
+/** Draws strokes with real touch events (pointerType "touch") through the DevTools protocol. */
+export async function drawTouch(page, strokes, { fingers = 1 } = {}) {
+  const box = await padBox(page);
+  const cdp = await page.context().newCDPSession(page);
+  const at = ([x, y], i = 0) => ({ x: box.x + x * box.width + i * 40, y: box.y + y * box.height, id: i });
+  const touch = (type, p) =>
+    cdp.send('Input.dispatchTouchEvent', {
+      type,
+      touchPoints: type === 'touchEnd' ? [] : Array.from({ length: fingers }, (_, i) => at(p, i)),
+    });
+  for (const stroke of strokes) {
+    await touch('touchStart', stroke[0]);
+    for (let k = 1; k < stroke.length; k++) {
+      const [ax, ay] = stroke[k - 1];
+      const [bx, by] = stroke[k];
+      for (let s = 1; s <= 6; s++) {
+        await touch('touchMove', [ax + ((bx - ax) * s) / 6, ay + ((by - ay) * s) / 6]);
+      }
+    }
+    await touch('touchEnd');
+    // A finger needs a moment to lift and land again: touches a few milliseconds apart are
+    // taken by Chromium's gesture detector as one gesture (and swallow the next tap's click).
+    await page.waitForTimeout(200);
+  }
+  await cdp.detach();
+}
+
+export async function predicted(page) {
+  return page.locator('#prediction').getAttribute('data-digit');
+}
+
+/** Waits until the page shows a prediction (non-empty data-digit) and returns it. */
+export async function waitPrediction(page) {
+  await page.waitForFunction(() => document.querySelector('#prediction').dataset.digit !== '');
+  return predicted(page);
+}
+
+export async function startServer(opts = {}) {
+  if (!fs.existsSync(path.join(DIST, 'index.html'))) {
+    throw new Error(`${DIST}/index.html is missing: build the page first (trunk build --release)`);
+  }
+  return serve(DIST, { base: BASE, ...opts });
+}
+
+
+/** Waits (up to 5 s) until `#prediction[data-digit]` is `value`; fails with what it shows. */
+export async function expectDigit(page, value, message = '') {
+  try {
+    await page.waitForFunction(
+      (v) => document.querySelector('#prediction').dataset.digit === v,
+      value,
+      { timeout: 5000 },
+    );
+  } catch {
+    throw new Error(`${message}: expected data-digit "${value}", page shows "${await predicted(page)}"`);
+  }
+}
+
+export async function strokes(page) {
+  return Number(await page.locator('#pad').getAttribute('data-strokes'));
+}

@@ -1,0 +1,170 @@
+// The page in a real headless Chromium: draw with a real mouse and real touch, read the answer.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import {
+  launch, open, startServer, drawMouse, drawTouch, predicted, waitPrediction,
+  DIGITS, PHONE, DESKTOP, OUT, expectDigit, strokes,
+} from './harness.mjs';
+
+let browser;
+let server;
+before(async () => {
+  browser = await launch();
+  server = await startServer();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+function onlyOwnOrigin() {
+  const foreign = server.requests.filter((p) => !p.startsWith('/'));
+  assert.deepEqual(foreign, []);
+}
+
+test('mouse: every digit drawn is recognized, live', async () => {
+  const { context, page, errors } = await open(browser, server, DESKTOP);
+  assert.equal(await predicted(page), '', 'an empty pad shows no guess');
+  assert.match(await page.locator('#confidence').textContent(), /draw a digit/i);
+  for (const [digit, strokes] of Object.entries(DIGITS)) {
+    await page.click('#clear');
+    assert.equal(await predicted(page), '');
+    await drawMouse(page, strokes);
+    assert.equal(await waitPrediction(page), digit, `drew a ${digit}`);
+    // Ten bars, and the model's 28x28 view shows ink.
+    assert.equal(await page.locator('#chart svg rect[data-digit]').count(), 10);
+    assert.ok((await page.locator('#seen svg rect').count()) > 20);
+  }
+  await page.screenshot({ path: path.join(OUT, 'desktop.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  onlyOwnOrigin();
+  await context.close();
+});
+
+test('mouse: the prediction updates while the stroke is being drawn', async () => {
+  const { context, page, errors } = await open(browser, server, DESKTOP);
+  const box = await page.locator('#pad').boundingBox();
+  const seven = DIGITS['7'][0];
+  await page.mouse.move(box.x + seven[0][0] * box.width, box.y + seven[0][1] * box.height);
+  await page.mouse.down();
+  for (const [x, y] of seven.slice(1)) {
+    await page.mouse.move(box.x + x * box.width, box.y + y * box.height, { steps: 8 });
+  }
+  // Still holding the button: a guess is already there.
+  const live = await waitPrediction(page);
+  assert.equal(live, '7');
+  await page.mouse.up();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+// The strokes are real touch events. The buttons are pressed with clicks: headless Chromium's
+// emulated touchscreen does not turn a tap that follows a touch drag into a click.
+test('touch on a phone: digits recognized, page never scrolls, undo and clear work', async () => {
+  const { context, page, errors } = await open(browser, server, PHONE);
+  await page.evaluate(() => {
+    window.__pointerTypes = new Set();
+    document.querySelector('#pad').addEventListener('pointerdown', (e) => window.__pointerTypes.add(e.pointerType));
+  });
+  const pageTaller = await page.evaluate(() => document.documentElement.scrollHeight > window.innerHeight);
+  assert.ok(pageTaller, 'the phone page is taller than the screen, so it could scroll');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  for (const digit of ['3', '4', '8', '1']) {
+    await page.click('#clear');
+    await expectDigit(page, '', 'clear');
+    const before = await page.evaluate(() => window.scrollY);
+    await drawTouch(page, DIGITS[digit]);
+    assert.equal(await waitPrediction(page), digit, `drew a ${digit} by touch`);
+    assert.equal(await page.evaluate(() => window.scrollY), before, 'drawing must not scroll the page');
+  }
+  assert.deepEqual(await page.evaluate(() => [...window.__pointerTypes]), ['touch']);
+
+  // Undo removes the last stroke only: a 4 is two strokes.
+  await page.click('#clear');
+  await expectDigit(page, '', 'clear');
+  await drawTouch(page, DIGITS['4']);
+  assert.equal(await waitPrediction(page), '4');
+  assert.equal(await strokes(page), 2);
+  await page.click('#undo');
+  assert.equal(await strokes(page), 1);
+  assert.notEqual(await predicted(page), '', 'one stroke is left');
+  await page.click('#undo');
+  assert.equal(await strokes(page), 0);
+  await expectDigit(page, '', 'nothing is left');
+
+  // A second finger does not scribble: two fingers make one stroke.
+  await drawTouch(page, DIGITS['1'], { fingers: 2 });
+  assert.equal(await waitPrediction(page), '1');
+  assert.equal(await strokes(page), 1);
+  await page.click('#undo');
+  await expectDigit(page, '', 'the two-finger stroke was one stroke');
+
+  await drawTouch(page, DIGITS['9']);
+  assert.equal(await waitPrediction(page), '9');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(OUT, 'phone.png') });
+  await page.click('#clear');
+  await expectDigit(page, '', 'clear');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('keyboard: Escape clears, Backspace and Ctrl+Z undo', async () => {
+  const { context, page, errors } = await open(browser, server, DESKTOP);
+  await drawMouse(page, DIGITS['4']);
+  assert.equal(await waitPrediction(page), '4');
+  assert.equal(await strokes(page), 2);
+  await page.keyboard.press('Backspace');
+  assert.equal(await strokes(page), 1);
+  await page.keyboard.press('Control+z');
+  assert.equal(await strokes(page), 0);
+  assert.equal(await predicted(page), '');
+  await drawMouse(page, DIGITS['2']);
+  assert.equal(await waitPrediction(page), '2');
+  await page.keyboard.press('Escape');
+  assert.equal(await predicted(page), '');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('resizing keeps the drawing and the answer', async () => {
+  const { context, page, errors } = await open(browser, server, DESKTOP);
+  await drawMouse(page, DIGITS['6']);
+  assert.equal(await waitPrediction(page), '6');
+  await page.setViewportSize({ width: 400, height: 800 });
+  await page.waitForTimeout(100);
+  await page.setViewportSize({ width: 1000, height: 700 });
+  await page.waitForTimeout(100);
+  const size = await page.evaluate(() => {
+    const c = document.querySelector('#pad');
+    return [c.width, Math.round(c.getBoundingClientRect().width * devicePixelRatio)];
+  });
+  assert.equal(size[0], size[1], 'the backing store follows the CSS size');
+  await page.click('#undo');
+  await page.click('#clear');
+  await drawMouse(page, DIGITS['6']);
+  assert.equal(await waitPrediction(page), '6');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a missing model is a visible message, and drawing still works', async () => {
+  const broken = await startServer({ block: ['model.onnx'] });
+  const context = await browser.newContext(DESKTOP);
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await page.goto(broken.url);
+  await page.waitForSelector('#status[data-state="error"]');
+  assert.ok(await page.locator('#status').isVisible());
+  assert.match(await page.locator('#status-text').textContent(), /model could not be loaded.*404/i);
+  assert.ok(await page.locator('#retry').isVisible());
+  await drawMouse(page, DIGITS['7']);
+  await page.waitForFunction(() => document.querySelectorAll('#seen svg rect').length > 20);
+  assert.equal(await predicted(page), '');
+  assert.match(await page.locator('#confidence').textContent(), /no model/i);
+  assert.deepEqual(pageErrors, []);
+  await context.close();
+  await broken.close();
+});
