@@ -14,6 +14,9 @@ cargo clippy --workspace --all-targets --release -- -D warnings
 cargo clippy -p digits-web --target wasm32-unknown-unknown --release -- -D warnings
 echo "== cargo test"
 cargo test --workspace --release
+echo "== wasm == native: preprocessing + inference in headless Chromium (wasm-bindgen-test)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
+  cargo test -p digits-web --target wasm32-unknown-unknown --release --test parity
 
 echo "== the shipped ONNX model in the official checker and ONNX Runtime"
 py=target/pyenv/bin/python
