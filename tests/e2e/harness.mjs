@@ -34,6 +34,12 @@ export async function open(browser, server, device, { waitModel = true } = {}) {
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(String(e)));
+  // Nothing may leave the page's own origin: a request elsewhere is an error.
+  page.on('request', (r) => {
+    if (!r.url().startsWith(server.origin + '/') && !r.url().startsWith('data:')) {
+      errors.push(`request to another origin: ${r.url()}`);
+    }
+  });
   await page.goto(server.url);
   await page.waitForSelector(waitModel ? 'html.model-ready' : 'html.wasm-ready', { timeout: 30000 });
   return { context, page, errors };

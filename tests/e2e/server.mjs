@@ -1,5 +1,6 @@
 // A static file server for the trunk-built dist/, mounted under any base path (GitHub Pages
-// serves from /REPO/). Records every request; `block` makes chosen files 404.
+// serves from /REPO/). Records every request; `block` makes chosen files 404 and `replace`
+// serves other bytes for them.
 import http from 'node:http';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -17,7 +18,7 @@ const TYPES = {
   '.webmanifest': 'application/manifest+json',
 };
 
-export async function serve(dist, { base = '/', block = [] } = {}) {
+export async function serve(dist, { base = '/', block = [], replace = {} } = {}) {
   const requests = [];
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://localhost');
@@ -34,7 +35,8 @@ export async function serve(dist, { base = '/', block = [] } = {}) {
       return;
     }
     try {
-      const body = await fs.readFile(file);
+      const name = Object.keys(replace).find((r) => rel.endsWith(r));
+      const body = name ? replace[name] : await fs.readFile(file);
       res.writeHead(200, {
         'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
         'cache-control': 'no-store',
