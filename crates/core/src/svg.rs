@@ -106,6 +106,236 @@ pub fn digit_image(pixels: &[f32], label: &str) -> String {
     s
 }
 
+/// Colour of a share 0..=1 on a sequential, colour-blind-safe scale (light yellow to dark
+/// blue, after cividis), on a log axis so 0.1% is clearly visible next to 99%.
+pub fn share_colour(share: f64) -> String {
+    const STOPS: [(f64, [u8; 3]); 5] = [
+        (0.0, [0xfd, 0xf6, 0xd8]),
+        (0.25, [0xf2, 0xd7, 0x6a]),
+        (0.5, [0x9c, 0xa1, 0x6e]),
+        (0.75, [0x4a, 0x6c, 0x8b]),
+        (1.0, [0x00, 0x22, 0x4e]),
+    ];
+    let t = if share <= 0.0 {
+        0.0
+    } else {
+        ((1.0 + 999.0 * share.min(1.0)).log10() / 3.0).clamp(0.0, 1.0)
+    };
+    let i = STOPS
+        .iter()
+        .rposition(|(p, _)| *p <= t)
+        .unwrap_or(0)
+        .min(STOPS.len() - 2);
+    let (p0, c0) = STOPS[i];
+    let (p1, c1) = STOPS[i + 1];
+    let f = (t - p0) / (p1 - p0);
+    let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * f).round() as u8;
+    format!(
+        "#{:02x}{:02x}{:02x}",
+        mix(c0[0], c1[0]),
+        mix(c0[1], c1[1]),
+        mix(c0[2], c1[2])
+    )
+}
+
+/// Whether text on `share_colour(share)` should be white.
+fn dark(share: f64) -> bool {
+    share > 0.0 && ((1.0 + 999.0 * share.min(1.0)).log10() / 3.0) > 0.55
+}
+
+const CELL: f64 = 40.0;
+const MARGIN_L: f64 = 64.0;
+const MARGIN_T: f64 = 56.0;
+
+/// The confusion matrix as a 10x10 heatmap: rows = true digit, columns = predicted. Colours are
+/// row-normalized (the share of each true digit) on a log scale; every cell shows its count and
+/// has a tooltip, and carries `data-true`, `data-pred` and `data-count`. The `<svg>` has
+/// id `confusion`.
+pub fn confusion_matrix(counts: &[[u32; CLASSES]; CLASSES]) -> String {
+    let grid = CELL * CLASSES as f64;
+    let legend_w = 18.0;
+    let width = MARGIN_L + grid + 30.0 + legend_w + 48.0;
+    let height = MARGIN_T + grid + 20.0;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" id="confusion" viewBox="0 0 {width} {height}" role="img" aria-label="Confusion matrix: rows are the true digit, columns the predicted digit" font-family="system-ui, sans-serif">"##
+    );
+    s.push_str("<title>Confusion matrix (rows: true digit, columns: predicted digit)</title>");
+    let _ = write!(
+        s,
+        r##"<text x="{x}" y="16" font-size="14" text-anchor="middle" fill="#1d232c">Predicted digit</text>"##,
+        x = MARGIN_L + grid / 2.0
+    );
+    let _ = write!(
+        s,
+        r##"<text transform="translate(16 {y}) rotate(-90)" font-size="14" text-anchor="middle" fill="#1d232c">True digit</text>"##,
+        y = MARGIN_T + grid / 2.0
+    );
+    for d in 0..CLASSES {
+        let c = d as f64 * CELL + CELL / 2.0;
+        let _ = write!(
+            s,
+            r##"<text x="{x}" y="{y}" font-size="13" text-anchor="middle" fill="#4a5260">{d}</text>"##,
+            x = MARGIN_L + c,
+            y = MARGIN_T - 8.0
+        );
+        let _ = write!(
+            s,
+            r##"<text x="{x}" y="{y}" font-size="13" text-anchor="end" fill="#4a5260">{d}</text>"##,
+            x = MARGIN_L - 8.0,
+            y = MARGIN_T + c + 4.5
+        );
+    }
+    for (t, row) in counts.iter().enumerate() {
+        let total: u32 = row.iter().sum();
+        for (p, &n) in row.iter().enumerate() {
+            let share = if total == 0 {
+                0.0
+            } else {
+                n as f64 / total as f64
+            };
+            let (x, y) = (MARGIN_L + p as f64 * CELL, MARGIN_T + t as f64 * CELL);
+            let what = if t == p {
+                "correct".to_string()
+            } else {
+                format!("predicted {p}")
+            };
+            let _ = write!(
+                s,
+                r##"<g class="cell" data-true="{t}" data-pred="{p}" data-count="{n}"><rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" fill="{fill}" stroke="#ffffff" stroke-width="1"/><title>true {t}, {what}: {n} ({pct:.2}% of the {t}s)</title>"##,
+                fill = share_colour(share),
+                pct = 100.0 * share
+            );
+            if n > 0 {
+                let size = if n >= 1000 { 11 } else { 12 };
+                let _ = write!(
+                    s,
+                    r##"<text x="{tx}" y="{ty}" font-size="{size}" text-anchor="middle" fill="{tc}" pointer-events="none">{n}</text>"##,
+                    tx = x + CELL / 2.0,
+                    ty = y + CELL / 2.0 + 4.0,
+                    tc = if dark(share) { "#ffffff" } else { "#1d232c" }
+                );
+            }
+            s.push_str("</g>");
+        }
+    }
+    // Legend: the colour scale with ticks at 0, 0.1%, 1%, 10%, 100% of the row.
+    let lx = MARGIN_L + grid + 30.0;
+    let steps = 40;
+    for i in 0..steps {
+        let t = i as f64 / (steps - 1) as f64;
+        let share = (10f64.powf(3.0 * t) - 1.0) / 999.0;
+        let y = MARGIN_T + grid * (1.0 - (i + 1) as f64 / steps as f64);
+        let _ = write!(
+            s,
+            r##"<rect x="{lx}" y="{y:.2}" width="{legend_w}" height="{h:.2}" fill="{c}"/>"##,
+            h = grid / steps as f64 + 0.5,
+            c = share_colour(share)
+        );
+    }
+    for (share, label) in [
+        (0.0, "0"),
+        (0.001, "0.1%"),
+        (0.01, "1%"),
+        (0.1, "10%"),
+        (1.0, "100%"),
+    ] {
+        let t = if share == 0.0 {
+            0.0
+        } else {
+            (1.0 + 999.0 * share as f64).log10() / 3.0
+        };
+        let y = MARGIN_T + grid * (1.0 - t);
+        let _ = write!(
+            s,
+            r##"<text x="{x}" y="{ty:.1}" font-size="11" fill="#4a5260">{label}</text>"##,
+            x = lx + legend_w + 4.0,
+            ty = y + 4.0
+        );
+    }
+    let _ = write!(
+        s,
+        r##"<text transform="translate({x} {y}) rotate(-90)" font-size="11" text-anchor="middle" fill="#4a5260">share of the true digit</text>"##,
+        x = width - 6.0,
+        y = MARGIN_T + grid / 2.0
+    );
+    s.push_str("</svg>");
+    s
+}
+
+/// One digit of a sample grid: its 28x28 pixels, true label and prediction.
+pub struct Sample<'a> {
+    pub index: usize,
+    pub pixels: &'a [f32],
+    pub truth: u8,
+    pub predicted: u8,
+}
+
+/// A grid of test digits with their true and predicted labels; mistakes are framed in red and
+/// labelled "true → predicted". The `<svg>` has id `samples`; each digit is a `<g>` with
+/// `data-index`, `data-true` and `data-pred`.
+pub fn sample_grid(samples: &[Sample<'_>], columns: usize) -> String {
+    let columns = columns.max(1);
+    let rows = samples.len().div_ceil(columns).max(1);
+    let (cw, ch) = (64.0, 84.0);
+    let (width, height) = (columns as f64 * cw, rows as f64 * ch);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" id="samples" viewBox="0 0 {width} {height}" role="img" aria-label="Sample test digits with their predictions" font-family="system-ui, sans-serif"><title>Sample test digits with their predictions</title>"##
+    );
+    for (k, smp) in samples.iter().enumerate() {
+        let (x, y) = (
+            (k % columns) as f64 * cw + 4.0,
+            (k / columns) as f64 * ch + 4.0,
+        );
+        let wrong = smp.truth != smp.predicted;
+        let _ = write!(
+            s,
+            r##"<g class="sample{cls}" data-index="{i}" data-true="{t}" data-pred="{p}" transform="translate({x} {y})"><title>test image {i}: true {t}, predicted {p}</title><rect width="56" height="56" fill="#000"/>"##,
+            cls = if wrong { " wrong" } else { "" },
+            i = smp.index,
+            t = smp.truth,
+            p = smp.predicted
+        );
+        let _ = write!(
+            s,
+            r##"<g transform="scale(2)" shape-rendering="crispEdges">"##
+        );
+        for (j, &v) in smp.pixels.iter().take(SIDE * SIDE).enumerate() {
+            if v > 0.0 {
+                let _ = write!(
+                    s,
+                    r##"<rect x="{}" y="{}" width="1" height="1" fill="#fff" fill-opacity="{:.2}"/>"##,
+                    j % SIDE,
+                    j / SIDE,
+                    v.min(1.0)
+                );
+            }
+        }
+        s.push_str("</g>");
+        if wrong {
+            s.push_str(
+                r##"<rect width="56" height="56" fill="none" stroke="#c0262d" stroke-width="3"/>"##,
+            );
+        }
+        let _ = write!(
+            s,
+            r##"<text x="28" y="72" font-size="13" text-anchor="middle" fill="{c}" font-weight="{w}">{label}</text></g>"##,
+            c = if wrong { "#c0262d" } else { "#1d232c" },
+            w = if wrong { 700 } else { 400 },
+            label = if wrong {
+                format!("{} → {}", smp.truth, smp.predicted)
+            } else {
+                smp.predicted.to_string()
+            }
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +359,100 @@ mod tests {
         // NaN or out-of-range input never produces a broken document.
         let s = probability_chart(&[f32::NAN, 2.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
         assert!(!s.contains("NaN") && !s.contains("inf"));
+    }
+
+    fn confusion() -> [[u32; 10]; 10] {
+        let mut c = [[0u32; 10]; 10];
+        for (t, row) in c.iter_mut().enumerate() {
+            row[t] = 990 + t as u32;
+        }
+        c[4][9] = 7;
+        c[7][2] = 1;
+        c
+    }
+
+    #[test]
+    fn confusion_matrix_is_well_formed_xml_with_every_cell() {
+        let c = confusion();
+        let svg = confusion_matrix(&c);
+        let doc = roxmltree::Document::parse(&svg).expect("valid XML");
+        let root = doc.root_element();
+        assert_eq!(root.attribute("id"), Some("confusion"));
+        let cells: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.attribute("data-count").is_some())
+            .collect();
+        assert_eq!(cells.len(), 100);
+        let mut total = 0;
+        for n in &cells {
+            let t: usize = n.attribute("data-true").unwrap().parse().unwrap();
+            let p: usize = n.attribute("data-pred").unwrap().parse().unwrap();
+            let k: u32 = n.attribute("data-count").unwrap().parse().unwrap();
+            assert_eq!(k, c[t][p]);
+            total += k;
+        }
+        assert_eq!(total, c.iter().flatten().sum::<u32>());
+        let text: String = doc.descendants().filter_map(|n| n.text()).collect();
+        for needle in [
+            "Predicted digit",
+            "True digit",
+            "true 4, predicted 9: 7 (0.70% of the 4s)",
+            "100%",
+        ] {
+            assert!(text.contains(needle), "{needle}");
+        }
+        // A single mistake is visibly coloured, unlike an empty cell.
+        assert_ne!(share_colour(1.0 / 997.0), share_colour(0.0));
+        assert_eq!(share_colour(0.0), "#fdf6d8");
+        assert_eq!(share_colour(1.0), "#00224e");
+    }
+
+    #[test]
+    fn sample_grid_marks_mistakes() {
+        let px = vec![0.5f32; 784];
+        let samples = [
+            Sample {
+                index: 3,
+                pixels: &px,
+                truth: 4,
+                predicted: 9,
+            },
+            Sample {
+                index: 8,
+                pixels: &px,
+                truth: 1,
+                predicted: 1,
+            },
+            Sample {
+                index: 9,
+                pixels: &px,
+                truth: 2,
+                predicted: 2,
+            },
+        ];
+        let svg = sample_grid(&samples, 2);
+        let doc = roxmltree::Document::parse(&svg).expect("valid XML");
+        assert_eq!(doc.root_element().attribute("id"), Some("samples"));
+        let groups: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.attribute("data-index").is_some())
+            .collect();
+        assert_eq!(groups.len(), 3);
+        let wrong: Vec<_> = groups
+            .iter()
+            .filter(|n| n.attribute("class") == Some("sample wrong"))
+            .collect();
+        assert_eq!(wrong.len(), 1);
+        assert_eq!(wrong[0].attribute("data-index"), Some("3"));
+        let text: String = doc.descendants().filter_map(|n| n.text()).collect();
+        assert!(text.contains("4 → 9"));
+        assert_eq!(
+            roxmltree::Document::parse(&sample_grid(&[], 10))
+                .unwrap()
+                .root_element()
+                .attribute("id"),
+            Some("samples")
+        );
     }
 
     #[test]

@@ -107,6 +107,9 @@ pub struct EvalArgs {
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Also write confusion-matrix.svg and samples.svg (the report's sample digits) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub svg: Option<PathBuf>,
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -273,6 +276,9 @@ fn eval_cmd(a: EvalArgs) -> Result<()> {
     let test = Dataset::load(&a.data, Split::Test)?;
     let predicted = classify(&model, &test)?;
     let confusion = Confusion::from_predictions(&test.labels, &predicted);
+    if let Some(dir) = &a.svg {
+        write_svgs(dir, &a.model, &test, &predicted, &confusion)?;
+    }
     if a.json {
         let mut v = serde_json::to_value(Evaluation::from_confusion(&confusion))?;
         v["model"] = a.model.display().to_string().into();
@@ -319,5 +325,52 @@ fn predict_cmd(a: PredictArgs) -> Result<()> {
         "{failed} of {} files could not be read",
         a.images.len()
     );
+    Ok(())
+}
+
+/// The sample indices of the model's report (beside it), or a fresh pick if it has none.
+fn sample_indices(model: &Path, test: &Dataset, predicted: &[u8]) -> Vec<usize> {
+    let from_report = std::fs::read_to_string(report_path(model))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| {
+            v["samples"].as_array().map(|a| {
+                a.iter()
+                    .filter_map(|i| i.as_u64().map(|i| i as usize))
+                    .filter(|&i| i < test.len())
+                    .collect::<Vec<_>>()
+            })
+        });
+    match from_report {
+        Some(v) if !v.is_empty() => v,
+        _ => pick_samples(&test.labels, predicted, 100),
+    }
+}
+
+fn write_svgs(
+    dir: &Path,
+    model: &Path,
+    test: &Dataset,
+    predicted: &[u8],
+    confusion: &Confusion,
+) -> Result<()> {
+    use digits_core::svg;
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let cm = dir.join("confusion-matrix.svg");
+    std::fs::write(&cm, svg::confusion_matrix(&confusion.counts))
+        .with_context(|| format!("{}: cannot write", cm.display()))?;
+    let samples: Vec<svg::Sample<'_>> = sample_indices(model, test, predicted)
+        .into_iter()
+        .map(|i| svg::Sample {
+            index: i,
+            pixels: test.image(i),
+            truth: test.labels[i],
+            predicted: predicted[i],
+        })
+        .collect();
+    let sp = dir.join("samples.svg");
+    std::fs::write(&sp, svg::sample_grid(&samples, 10))
+        .with_context(|| format!("{}: cannot write", sp.display()))?;
+    eprintln!("wrote {} and {}", cm.display(), sp.display());
     Ok(())
 }

@@ -211,3 +211,55 @@ fn bad_model_and_bad_arch_are_clear_errors() {
     assert!(stderr(&out).contains("layer 3 `pool2`"), "{}", stderr(&out));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `digits eval --svg DIR`: the confusion matrix equals the report's, the sample grid shows the
+/// report's sample digits with their mistakes marked.
+#[test]
+fn eval_writes_svg_report() {
+    let _ = common::data_dir();
+    let dir = tmp("svg");
+    let eval = json(&digits(&["eval", "--json", "--svg", dir.to_str().unwrap()]));
+    let cm = std::fs::read_to_string(dir.join("confusion-matrix.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&cm).unwrap();
+    let mut total = 0;
+    for n in doc
+        .descendants()
+        .filter(|n| n.attribute("data-count").is_some())
+    {
+        let t: usize = n.attribute("data-true").unwrap().parse().unwrap();
+        let p: usize = n.attribute("data-pred").unwrap().parse().unwrap();
+        let k: u64 = n.attribute("data-count").unwrap().parse().unwrap();
+        assert_eq!(eval["confusion"][t][p].as_u64().unwrap(), k);
+        total += k;
+    }
+    assert_eq!(total, 10_000);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("web/assets/model.report.json")).unwrap(),
+    )
+    .unwrap();
+    let samples = std::fs::read_to_string(dir.join("samples.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&samples).unwrap();
+    let shown: Vec<u64> = doc
+        .descendants()
+        .filter_map(|n| n.attribute("data-index"))
+        .map(|i| i.parse().unwrap())
+        .collect();
+    let wanted: Vec<u64> = report["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(shown, wanted);
+    let wrong = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("sample wrong"))
+        .count();
+    let mistakes = 10_000 - eval["correct"].as_u64().unwrap() as usize;
+    assert_eq!(
+        wrong,
+        mistakes.min(40),
+        "the report's grid opens with up to 40 mistakes"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
