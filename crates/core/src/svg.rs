@@ -244,7 +244,7 @@ pub fn confusion_matrix(counts: &[[u32; CLASSES]; CLASSES]) -> String {
         let t = if share == 0.0 {
             0.0
         } else {
-            (1.0 + 999.0 * share as f64).log10() / 3.0
+            (1.0 + 999.0 * share).log10() / 3.0
         };
         let y = MARGIN_T + grid * (1.0 - t);
         let _ = write!(
