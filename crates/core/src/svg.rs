@@ -235,7 +235,7 @@ pub fn confusion_matrix(counts: &[[u32; CLASSES]; CLASSES]) -> String {
         );
     }
     for (share, label) in [
-        (0.0, "0"),
+        (0.0f64, "0"),
         (0.001, "0.1%"),
         (0.01, "1%"),
         (0.1, "10%"),
