@@ -81,7 +81,20 @@ pub fn start() -> Result<(), JsValue> {
         .class_list()
         .add_1("wasm-ready")?;
     wasm_bindgen_futures::spawn_local(load_model(app));
+    crate::report::init()?;
     Ok(())
+}
+
+/// Runs `f` with the loaded model, if there is one.
+pub(crate) fn with_model<R>(f: impl FnOnce(&Model) -> R) -> Option<R> {
+    APP.with(|a| {
+        let app = a.borrow().clone()?;
+        let app = app.borrow();
+        match &app.model {
+            ModelState::Ready(m) => Some(f(m)),
+            _ => None,
+        }
+    })
 }
 
 fn attach(app: &Shared) -> Result<(), JsValue> {
@@ -375,7 +388,7 @@ fn status(text: &str, error: bool) {
     set_hidden("retry", !error);
 }
 
-async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+pub(crate) async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     let window = web_sys::window().ok_or("no window")?;
     let resp = JsFuture::from(window.fetch_with_str(url))
         .await
@@ -426,6 +439,7 @@ async fn load_model(app: Shared) {
             let _ = dom::document()
                 .document_element()
                 .map(|e| e.class_list().add_1("model-ready"));
+            crate::report::model_ready();
         }
         Err(e) => {
             app.borrow_mut().model = ModelState::Failed;

@@ -10,6 +10,8 @@ mod app;
 #[cfg(target_arch = "wasm32")]
 mod dom;
 pub mod pad;
+#[cfg(target_arch = "wasm32")]
+mod report;
 
 #[cfg(target_arch = "wasm32")]
 pub use app::{benchmark_prediction, start};

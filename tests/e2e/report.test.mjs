@@ -1,0 +1,84 @@
+// "How good is this model?": the browser checks the shipped model on all 10,000 test digits.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { launch, open, startServer, drawMouse, waitPrediction, DIGITS, DESKTOP, PHONE, OUT, ROOT } from './harness.mjs';
+
+const REPORT = JSON.parse(fs.readFileSync(path.join(ROOT, 'web/assets/model.report.json'), 'utf8'));
+let browser;
+let server;
+before(async () => {
+  browser = await launch();
+  server = await startServer();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function cells(page) {
+  return page.$$eval('#confusion [data-count]', (els) => els.map((e) => ({
+    t: Number(e.dataset.true), p: Number(e.dataset.pred), n: Number(e.dataset.count),
+  })));
+}
+
+test('the browser reproduces the report exactly, and mistakes can be explored', async () => {
+  const { context, page, errors } = await open(browser, server, DESKTOP);
+  await page.locator('#report').scrollIntoViewIfNeeded();
+  const t0 = Date.now();
+  await page.waitForFunction(() => document.querySelector('#accuracy').dataset.value !== '', null, { timeout: 120000 });
+  console.log(`in-browser evaluation of 10,000 test digits: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const value = Number(await page.locator('#accuracy').getAttribute('data-value'));
+  assert.equal(value, REPORT.accuracy);
+  const cs = await cells(page);
+  assert.equal(cs.length, 100);
+  assert.equal(cs.reduce((a, c) => a + c.n, 0), 10000);
+  for (const c of cs) assert.equal(c.n, REPORT.confusion[c.t][c.p], `cell ${c.t},${c.p}`);
+
+  // The default grid is the report's samples.
+  const shown = await page.$$eval('#samples [data-index]', (els) => els.map((e) => Number(e.dataset.index)));
+  assert.deepEqual(shown, REPORT.samples);
+
+  // The biggest off-diagonal cell: exactly its digits.
+  const worst = cs.filter((c) => c.t !== c.p).sort((a, b) => b.n - a.n)[0];
+  await page.click(`#confusion [data-true="${worst.t}"][data-pred="${worst.p}"]`);
+  const picked = await page.$$eval('#samples [data-index]', (els) => els.map((e) => [e.dataset.true, e.dataset.pred]));
+  assert.equal(picked.length, Math.min(worst.n, 100));
+  assert.ok(picked.every(([t, p]) => Number(t) === worst.t && Number(p) === worst.p));
+  assert.match(await page.locator('#samples-caption').textContent(), new RegExp(`${worst.t}s read as ${worst.p}`));
+  // A diagonal cell shows correct examples, the first page of them.
+  await page.click('#confusion [data-true="3"][data-pred="3"]');
+  assert.equal(await page.locator('#samples [data-index]').count(), 100);
+  assert.equal(await page.locator('#samples .wrong').count(), 0);
+  await page.click('#samples-reset');
+  assert.equal(await page.locator('#samples [data-index]').count(), REPORT.samples.length);
+  assert.ok(await page.locator('#samples-reset').isHidden());
+  assert.equal(await page.locator('#per-class tbody tr').count(), 10);
+  await page.locator('#report').screenshot({ path: path.join(OUT, 'report-desktop.png') });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('drawing stays responsive while the browser checks the test set', async () => {
+  const mark = server.requests.length;
+  const { context, page, errors } = await open(browser, server, PHONE);
+  // On a phone the section starts below the fold: nothing of the test set is fetched yet.
+  await page.waitForTimeout(300);
+  const early = server.requests.slice(mark).filter((r) => r.includes('t10k'));
+  assert.deepEqual(early, [], 'test set fetched before it was needed');
+  await page.locator('#report').scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => /Checked \d+ of/.test(document.querySelector('#eval-status').textContent));
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const t0 = Date.now();
+  await drawMouse(page, DIGITS['7']);
+  assert.equal(await waitPrediction(page), '7');
+  const status = await page.locator('#eval-status').textContent();
+  console.log(`drew a 7 in ${Date.now() - t0} ms during the check (${status.trim()})`);
+  assert.match(status, /Checked \d+ of 10000/, 'the check was still running while drawing');
+  await page.waitForFunction(() => document.querySelector('#accuracy').dataset.value !== '', null, { timeout: 120000 });
+  await page.locator('#report').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(OUT, 'report-phone.png') });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
