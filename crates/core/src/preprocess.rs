@@ -149,22 +149,7 @@ pub fn to_mnist(ink: &Ink) -> Option<Vec<f32>> {
     let dw = ((bw as f32 * scale).round() as usize).clamp(1, BOX);
     let dh = ((bh as f32 * scale).round() as usize).clamp(1, BOX);
     let patch = area_resample(&crop, bw, bh, dw, dh);
-    let mass: f32 = patch.iter().sum();
-    if mass <= 0.0 {
-        return None;
-    }
-    let cx = patch
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (i % dw) as f32 * v)
-        .sum::<f32>()
-        / mass;
-    let cy = patch
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (i / dw) as f32 * v)
-        .sum::<f32>()
-        / mass;
+    let (cx, cy) = mass_centre(&patch, dw)?;
     let left = (CENTRE - cx).round() as i32;
     let top = (CENTRE - cy).round() as i32;
     let mut out = vec![0.0; PIXELS];
@@ -263,6 +248,11 @@ pub fn strokes_to_mnist(strokes: &[Stroke]) -> Option<Vec<f32>> {
 
 /// Centre of mass (x, y) of a 28x28 image, pixel-index coordinates.
 pub fn centre_of_mass(img: &[f32]) -> Option<(f32, f32)> {
+    mass_centre(img, SIDE)
+}
+
+/// Centre of mass (x, y) of a row-major image `width` pixels wide; `None` without ink.
+fn mass_centre(img: &[f32], width: usize) -> Option<(f32, f32)> {
     let mass: f32 = img.iter().sum();
     if mass <= 0.0 {
         return None;
@@ -270,13 +260,13 @@ pub fn centre_of_mass(img: &[f32]) -> Option<(f32, f32)> {
     let cx = img
         .iter()
         .enumerate()
-        .map(|(i, v)| (i % SIDE) as f32 * v)
+        .map(|(i, v)| (i % width) as f32 * v)
         .sum::<f32>()
         / mass;
     let cy = img
         .iter()
         .enumerate()
-        .map(|(i, v)| (i / SIDE) as f32 * v)
+        .map(|(i, v)| (i / width) as f32 * v)
         .sum::<f32>()
         / mass;
     Some((cx, cy))

@@ -91,6 +91,13 @@ pub fn digit_image(pixels: &[f32], label: &str) -> String {
         r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SIDE} {SIDE}" shape-rendering="crispEdges" role="img" aria-label="{l}"><title>{l}</title><rect width="{SIDE}" height="{SIDE}" fill="#000"/>"##,
         l = escape(label)
     );
+    pixel_rects(&mut s, pixels);
+    s.push_str("</svg>");
+    s
+}
+
+/// One white `<rect>` per inked pixel of a 28x28 image, opacity = ink.
+fn pixel_rects(s: &mut String, pixels: &[f32]) {
     for (i, &v) in pixels.iter().take(SIDE * SIDE).enumerate() {
         if v > 0.0 {
             let _ = write!(
@@ -102,8 +109,6 @@ pub fn digit_image(pixels: &[f32], label: &str) -> String {
             );
         }
     }
-    s.push_str("</svg>");
-    s
 }
 
 /// Colour of a share 0..=1 on a sequential, colour-blind-safe scale (light yellow to dark
@@ -303,17 +308,7 @@ pub fn sample_grid(samples: &[Sample<'_>], columns: usize) -> String {
             s,
             r##"<g transform="scale(2)" shape-rendering="crispEdges">"##
         );
-        for (j, &v) in smp.pixels.iter().take(SIDE * SIDE).enumerate() {
-            if v > 0.0 {
-                let _ = write!(
-                    s,
-                    r##"<rect x="{}" y="{}" width="1" height="1" fill="#fff" fill-opacity="{:.2}"/>"##,
-                    j % SIDE,
-                    j / SIDE,
-                    v.min(1.0)
-                );
-            }
-        }
+        pixel_rects(&mut s, smp.pixels);
         s.push_str("</g>");
         if wrong {
             s.push_str(
