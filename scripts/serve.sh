@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh serve
-exec trunk serve --release --offline --port "${PORT:-8080}"
+# No auto-reload: the service worker serves each build whole from its cache, and offers a new
+# build with its "Update now" banner instead.
+exec trunk serve --release --offline --no-autoreload --port "${PORT:-8080}"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, lints, the native unit and integration tests (which need MNIST,
 # fetched and verified first), the shipped model in ONNX Runtime, and the page end to end in a
-# real headless Chromium (Debian's), built by trunk.
+# real headless Chromium (Debian's), built by trunk, at / and under a sub-path; and the GitHub
+# Pages workflow.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -23,10 +24,16 @@ py=target/pyenv/bin/python
 if [ ! -x "$py" ]; then
   python3 -m venv target/pyenv || { apt-get install -y python3-venv && python3 -m venv target/pyenv; }
 fi
-"$py" -c "import onnx, onnxruntime, numpy" 2>/dev/null ||
-  "$py" -m pip install --quiet --disable-pip-version-check onnx onnxruntime numpy
+"$py" -c "import onnx, onnxruntime, numpy, yaml" 2>/dev/null ||
+  "$py" -m pip install --quiet --disable-pip-version-check onnx onnxruntime numpy pyyaml
 "$py" tests/onnx_interop.py
 
-echo "== the page, end to end in headless Chromium"
-trunk build --release --offline
+echo "== the GitHub Pages workflow"
+"$py" tests/pages_workflow.py
+
+echo "== the page, end to end in headless Chromium, served at /"
+scripts/build.sh /
 (cd tests/e2e && npm test)
+echo "== the page again, built for and served under a sub-path, as GitHub Pages serves it"
+trunk build --release --offline --public-url /x/y/ --dist target/dist-subpath
+(cd tests/e2e && DIGITS_DIST=../../target/dist-subpath DIGITS_BASE=/x/y/ npm test)

@@ -1,6 +1,7 @@
 // Shared set-up: Debian's Chromium through playwright-core, the dist/ server, drawing helpers.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from './server.mjs';
@@ -13,33 +14,67 @@ export const OUT = path.join(ROOT, 'tests/out');
 export const DIGITS = JSON.parse(fs.readFileSync(path.join(here, 'digits.json'), 'utf8'));
 fs.mkdirSync(OUT, { recursive: true });
 
+const CHROMIUM = {
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  ],
+};
+
 export async function launch() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
+  return chromium.launch(CHROMIUM);
+}
+
+/** A browser with a real (not incognito) profile in a fresh directory, as one context. */
+export async function launchProfile(device) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'digits-profile-'));
+  const context = await chromium.launchPersistentContext(dir, { ...CHROMIUM, ...device });
+  context.on('close', () => {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    } catch {
+      // A leftover profile in the temp directory is harmless.
+    }
   });
+  return context;
 }
 
 export const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true };
 export const DESKTOP = { viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 };
 
-/** Opens the page in a fresh context; collects console errors and page errors. */
-export async function open(browser, server, device, { waitModel = true } = {}) {
-  const context = await browser.newContext(device);
-  const page = await context.newPage();
+/**
+ * Watches a context: console errors, page errors, Content-Security-Policy violations and any
+ * request (the service worker's too) that leaves the page's origin and base path all land in
+ * the returned list. Pages opened in the context later are watched as well.
+ */
+export async function watch(context, server) {
   const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  // Nothing may leave the page's own origin: a request elsewhere is an error.
-  page.on('request', (r) => {
-    if (!r.url().startsWith(server.origin + '/') && !r.url().startsWith('data:')) {
-      errors.push(`request to another origin: ${r.url()}`);
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline code'}`);
+    });
+  });
+  const watchPage = (page) => {
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('pageerror', (e) => errors.push(String(e)));
+  };
+  context.pages().forEach(watchPage);
+  context.on('page', watchPage);
+  context.on('request', (r) => {
+    if (!r.url().startsWith(server.url) && !r.url().startsWith('data:')) {
+      errors.push(`request outside the page's origin and path: ${r.url()}`);
     }
   });
+  return errors;
+}
+
+/** Opens the page in a fresh context and waits until the model (or only the wasm) is ready. */
+export async function open(browser, server, device, { waitModel = true } = {}) {
+  const context = await browser.newContext(device);
+  const errors = await watch(context, server);
+  const page = await context.newPage();
   await page.goto(server.url);
   await page.waitForSelector(waitModel ? 'html.model-ready' : 'html.wasm-ready', { timeout: 30000 });
   return { context, page, errors };

@@ -143,7 +143,7 @@ test('resizing keeps the drawing and the answer', async () => {
   await context.close();
 });
 
-test('a missing model is a visible message, and drawing still works', async () => {
+test('a missing model is a visible message, drawing still works, and Retry recovers', async () => {
   const broken = await startServer({ block: ['model.onnx'] });
   const context = await browser.newContext(DESKTOP);
   const page = await context.newPage();
@@ -158,6 +158,13 @@ test('a missing model is a visible message, and drawing still works', async () =
   await page.waitForFunction(() => document.querySelectorAll('#seen svg rect').length > 20);
   assert.equal(await predicted(page), '');
   assert.match(await page.locator('#confidence').textContent(), /no model/i);
+  // The model is back (the network returned, a deploy finished): Retry loads it and the
+  // drawing already on the pad is recognized.
+  broken.options.block = [];
+  await page.click('#retry');
+  await page.waitForSelector('html.model-ready');
+  assert.ok(await page.locator('#status').isHidden());
+  await expectDigit(page, '7', 'after Retry');
   assert.deepEqual(pageErrors, []);
   await context.close();
   await broken.close();
@@ -188,6 +195,6 @@ test('without WebAssembly the page says so', async () => {
   assert.equal(await page.evaluate(() => typeof WebAssembly), 'undefined');
   await page.waitForTimeout(500);
   assert.ok(await page.locator('#status').isVisible());
-  assert.match(await page.locator('#status-text').textContent(), /could not start WebAssembly/);
+  assert.match(await page.locator('#status-text').textContent(), /could not start: this browser has no WebAssembly/);
   await context.close();
 });

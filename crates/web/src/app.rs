@@ -80,7 +80,7 @@ pub fn start() -> Result<(), JsValue> {
         .ok_or("no root element")?
         .class_list()
         .add_1("wasm-ready")?;
-    wasm_bindgen_futures::spawn_local(load_model(app));
+    wasm_bindgen_futures::spawn_local(load_model(app, false));
     crate::report::init()?;
     Ok(())
 }
@@ -178,7 +178,7 @@ fn attach(app: &Shared) -> Result<(), JsValue> {
         let app = app.clone();
         listen(retry.as_ref(), "click", move |_: web_sys::Event| {
             app.borrow_mut().model = ModelState::Loading;
-            wasm_bindgen_futures::spawn_local(load_model(app.clone()));
+            wasm_bindgen_futures::spawn_local(load_model(app.clone(), true));
         })?;
     }
     let doc = dom::document();
@@ -388,9 +388,15 @@ fn status(text: &str, error: bool) {
     set_hidden("retry", !error);
 }
 
-pub(crate) async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+/// Downloads `url` (relative to the page). `fresh` asks the network (and the service worker) for
+/// a new copy instead of a cached one: after a corrupt download, and on Retry.
+pub(crate) async fn fetch_bytes(url: &str, fresh: bool) -> Result<Vec<u8>, String> {
     let window = web_sys::window().ok_or("no window")?;
-    let resp = JsFuture::from(window.fetch_with_str(url))
+    let init = web_sys::RequestInit::new();
+    if fresh {
+        init.set_cache(web_sys::RequestCache::Reload);
+    }
+    let resp = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
         .map_err(|e| format!("network error ({})", js_error(&e)))?;
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response")?;
@@ -403,7 +409,7 @@ pub(crate) async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     Ok(js_sys::Uint8Array::new(&buf).to_vec())
 }
 
-fn js_error(e: &JsValue) -> String {
+pub(crate) fn js_error(e: &JsValue) -> String {
     e.as_string()
         .or_else(|| {
             js_sys::Reflect::get(e, &"message".into())
@@ -413,13 +419,17 @@ fn js_error(e: &JsValue) -> String {
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
-async fn load_model(app: Shared) {
+/// Downloads and loads the model. `fresh` skips every cache (Retry). A model that downloads but
+/// does not load (say, a damaged copy in a cache) is fetched once more from the network before
+/// the page gives up and shows the error with its Retry button.
+async fn load_model(app: Shared, fresh: bool) {
     status("Loading the model…", false);
     set_hidden("status", false);
-    let loaded = match fetch_bytes(MODEL_URL).await {
-        Ok(bytes) => Model::from_bytes(&bytes, MODEL_URL).map_err(|e| e.to_string()),
-        Err(e) => Err(format!("could not download the model: {e}")),
-    };
+    let mut loaded = download_model(fresh).await;
+    if let (Err(e), false) = (&loaded, fresh) {
+        web_sys::console::warn_1(&format!("model: {e}; fetching a fresh copy").into());
+        loaded = download_model(true).await;
+    }
     match loaded {
         Ok(model) => {
             let about = match (model.meta("parameters"), model.meta("test_accuracy")) {
@@ -453,6 +463,14 @@ async fn load_model(app: Shared) {
         }
     }
     show_prediction(&app);
+    crate::offline::register();
+}
+
+async fn download_model(fresh: bool) -> Result<Model, String> {
+    match fetch_bytes(MODEL_URL, fresh).await {
+        Ok(bytes) => Model::from_bytes(&bytes, MODEL_URL).map_err(|e| e.to_string()),
+        Err(e) => Err(format!("could not download the model: {e}")),
+    }
 }
 
 /// Benchmark hook: median milliseconds of `iterations` live predictions (preprocessing of the

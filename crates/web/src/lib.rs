@@ -9,6 +9,8 @@
 mod app;
 #[cfg(target_arch = "wasm32")]
 mod dom;
+#[cfg(target_arch = "wasm32")]
+mod offline;
 pub mod pad;
 #[cfg(target_arch = "wasm32")]
 mod report;

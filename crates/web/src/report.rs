@@ -107,7 +107,7 @@ fn get(v: &JsValue, key: &str) -> JsValue {
 /// The trainer's report: its confusion matrix and accuracy, marked as such, until the browser's
 /// own check replaces them.
 async fn load_stored() {
-    let Ok(bytes) = fetch_bytes(REPORT_URL).await else {
+    let Ok(bytes) = fetch_bytes(REPORT_URL, false).await else {
         set_text("accuracy-source", "(the trainer's report is not available)");
         return;
     };
@@ -165,7 +165,10 @@ fn progress(done: usize, total: usize) {
 
 async fn evaluate() {
     set_text("eval-status", "Downloading the 10,000 test digits…");
-    let (images, labels) = match (fetch_bytes(IMAGES_URL).await, fetch_bytes(LABELS_URL).await) {
+    let (images, labels) = match (
+        fetch_bytes(IMAGES_URL, false).await,
+        fetch_bytes(LABELS_URL, false).await,
+    ) {
         (Ok(i), Ok(l)) => (i, l),
         (Err(e), _) | (_, Err(e)) => {
             set_text(

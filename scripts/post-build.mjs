@@ -1,0 +1,82 @@
+// trunk post-build hook (node): locks the built page down and makes it work offline.
+//
+// 1. Subresource integrity for the wasm too: trunk puts an `integrity` on its preload link, but
+//    Chromium ignores integrity on `as="fetch"` preloads, and trunk's loader fetches the module
+//    without one. The loader is rewritten to fetch it with that integrity, so a tampered module
+//    is refused.
+// 2. Content-Security-Policy: a <meta> tag at the top of index.html that allows only the page's
+//    own origin, plus 'wasm-unsafe-eval' for WebAssembly and the SHA-256 of each inline script
+//    (trunk's module loader is inline; its text depends on the hashed file names and the public
+//    URL, so its hash can only be taken here).
+// 3. sw.js: the service worker template web/sw.js with this build's file list and version
+//    (a hash of every file of the site), so a new deploy replaces the old cache cleanly.
+//
+// Run by trunk with TRUNK_STAGING_DIR set; `node scripts/post-build.mjs DIR` works on any built
+// site directory too.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const site = process.argv[2] ?? process.env.TRUNK_STAGING_DIR;
+if (!site) {
+  console.error('post-build: give the built site directory (trunk sets TRUNK_STAGING_DIR)');
+  process.exit(2);
+}
+const fail = (message) => {
+  console.error(`post-build: ${message}`);
+  process.exit(1);
+};
+
+const indexPath = path.join(site, 'index.html');
+if (!fs.existsSync(indexPath)) fail(`${indexPath} does not exist`);
+let html = fs.readFileSync(indexPath, 'utf8');
+if (html.includes('http-equiv="Content-Security-Policy"')) fail(`${indexPath} already has a CSP`);
+
+// The wasm module: fetched with the integrity trunk computed for its preload link.
+const loader = html.match(/module_or_path: '([^']+\.wasm)'/);
+if (!loader) fail(`${indexPath}: trunk's loader no longer names the wasm module as expected`);
+const wasmUrl = loader[1];
+const preload = [...html.matchAll(/<link rel="preload" href="([^"]+)"[^>]*integrity="([^"]+)"/g)].find((m) => m[1] === wasmUrl);
+if (!preload) fail(`${indexPath}: no preload link with an integrity for ${wasmUrl}`);
+html = html.replace(loader[0], `module_or_path: fetch('${wasmUrl}', { integrity: '${preload[2]}' })`);
+
+const sha256 = (data) => crypto.createHash('sha256').update(data).digest('base64');
+const inline = [...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/g)].map((m) => `'sha256-${sha256(m[1])}'`);
+const csp = [
+  "default-src 'none'",
+  `script-src 'self' 'wasm-unsafe-eval' ${inline.join(' ')}`.trim(),
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "worker-src 'self'",
+  "manifest-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "object-src 'none'",
+].join('; ');
+const charset = '<meta charset="utf-8">';
+if (!html.includes(charset)) fail(`${indexPath} has no ${charset} to put the CSP after`);
+html = html.replace(charset, `${charset}\n  <meta http-equiv="Content-Security-Policy" content="${csp}">`);
+fs.writeFileSync(indexPath, html);
+
+// Every file of the site, as URLs relative to the service worker (which sits beside index.html).
+const files = [];
+(function walk(dir) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) walk(full);
+    else if (entry.name !== 'sw.js') files.push(path.relative(site, full).split(path.sep).join('/'));
+  }
+})(site);
+const version = crypto.createHash('sha256');
+for (const f of files) version.update(f).update('\0').update(fs.readFileSync(path.join(site, f)));
+const template = fs.readFileSync(path.join(root, 'web/sw.js'), 'utf8');
+const assets = files.map((f) => (f === 'index.html' ? './' : f));
+const sw = template
+  .replace("'__DIGITS_VERSION__'", JSON.stringify(version.digest('hex').slice(0, 16)))
+  .replace('__DIGITS_ASSETS__', JSON.stringify(assets));
+if (sw.includes('__DIGITS_')) fail('web/sw.js lost one of its markers');
+fs.writeFileSync(path.join(site, 'sw.js'), sw);
+console.log(`post-build: wasm fetched with SRI; CSP with ${inline.length} inline script hash(es); sw.js caches ${assets.length} files`);
