@@ -8,7 +8,9 @@
 //    own origin, plus 'wasm-unsafe-eval' for WebAssembly and the SHA-256 of each inline script
 //    (trunk's module loader is inline; its text depends on the hashed file names and the public
 //    URL, so its hash can only be taken here).
-// 3. sw.js: the service worker template web/sw.js with this build's file list and version
+// 3. eval-worker.js: the template web/eval-worker.js with the wasm-bindgen module's file name
+//    (hashed by trunk), for the page's parallel check of the test set.
+// 4. sw.js: the service worker template web/sw.js with this build's file list and version
 //    (a hash of every file of the site), so a new deploy replaces the old cache cleanly.
 //
 // Run by trunk with TRUNK_STAGING_DIR set; `node scripts/post-build.mjs DIR` works on any built
@@ -60,6 +62,13 @@ const charset = '<meta charset="utf-8">';
 if (!html.includes(charset)) fail(`${indexPath} has no ${charset} to put the CSP after`);
 html = html.replace(charset, `${charset}\n  <meta http-equiv="Content-Security-Policy" content="${csp}">`);
 fs.writeFileSync(indexPath, html);
+
+// The evaluation worker imports the same wasm-bindgen module as the page, beside it.
+const glue = html.match(/import init, \* as bindings from '([^']+\.js)'/);
+if (!glue) fail(`${indexPath}: trunk's loader no longer imports the wasm-bindgen module as expected`);
+const worker = fs.readFileSync(path.join(root, 'web/eval-worker.js'), 'utf8')
+  .replace('__DIGITS_GLUE__', `./${path.posix.basename(glue[1])}`);
+fs.writeFileSync(path.join(site, 'eval-worker.js'), worker);
 
 // Every file of the site, as URLs relative to the service worker (which sits beside index.html).
 const files = [];

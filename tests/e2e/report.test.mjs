@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { launch, open, startServer, drawMouse, waitPrediction, DIGITS, DESKTOP, PHONE, OUT, ROOT } from './harness.mjs';
+import { launch, open, watch, startServer, drawMouse, waitPrediction, DIGITS, DESKTOP, PHONE, OUT, ROOT } from './harness.mjs';
 
 const REPORT = JSON.parse(fs.readFileSync(path.join(ROOT, 'web/assets/model.report.json'), 'utf8'));
 let browser;
@@ -60,7 +60,7 @@ test('the browser reproduces the report exactly, and mistakes can be explored', 
   await context.close();
 });
 
-test('drawing stays responsive while the browser checks the test set', async () => {
+test('drawing works while the browser checks the test set (in workers), on a phone', async () => {
   const mark = server.requests.length;
   const { context, page, errors } = await open(browser, server, PHONE);
   // On a phone the section starts below the fold: nothing of the test set is fetched yet.
@@ -70,15 +70,37 @@ test('drawing stays responsive while the browser checks the test set', async () 
   await page.locator('#report').scrollIntoViewIfNeeded();
   await page.waitForFunction(() => /Checked \d+ of/.test(document.querySelector('#eval-status').textContent));
   await page.evaluate(() => window.scrollTo(0, 0));
+  await drawMouse(page, DIGITS['7']);
+  assert.equal(await waitPrediction(page), '7');
+  await page.waitForFunction(() => document.querySelector('#accuracy').dataset.value !== '', null, { timeout: 120000 });
+  assert.equal(Number(await page.locator('#accuracy').getAttribute('data-value')), REPORT.accuracy);
+  assert.match(await page.locator('#eval-status').textContent(), /in [\d.]+ s \(\d workers?\)/);
+  await page.locator('#report').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(OUT, 'report-phone.png') });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('without module workers the main thread checks in slices, and drawing stays responsive', async () => {
+  const context = await browser.newContext(DESKTOP);
+  await context.addInitScript(() => { delete globalThis.Worker; });
+  const errors = await watch(context, server);
+  const page = await context.newPage();
+  await page.goto(server.url);
+  await page.waitForSelector('html.model-ready');
+  await page.locator('#report').scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => /Checked \d+ of/.test(document.querySelector('#eval-status').textContent));
+  await page.evaluate(() => window.scrollTo(0, 0));
   const t0 = Date.now();
   await drawMouse(page, DIGITS['7']);
   assert.equal(await waitPrediction(page), '7');
   const status = await page.locator('#eval-status').textContent();
-  console.log(`drew a 7 in ${Date.now() - t0} ms during the check (${status.trim()})`);
+  console.log(`drew a 7 in ${Date.now() - t0} ms during the main-thread check (${status.trim()})`);
   assert.match(status, /Checked \d+ of 10000/, 'the check was still running while drawing');
   await page.waitForFunction(() => document.querySelector('#accuracy').dataset.value !== '', null, { timeout: 120000 });
-  await page.locator('#report').scrollIntoViewIfNeeded();
-  await page.screenshot({ path: path.join(OUT, 'report-phone.png') });
+  assert.equal(Number(await page.locator('#accuracy').getAttribute('data-value')), REPORT.accuracy);
+  assert.match(await page.locator('#eval-status').textContent(), /\(main thread\)/);
+  // The page explains the fallback in the console as a warning, not an error.
   assert.deepEqual(errors, []);
   await context.close();
 });

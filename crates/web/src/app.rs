@@ -24,7 +24,8 @@ const INK: &str = "#111827";
 
 enum ModelState {
     Loading,
-    Ready(Model),
+    /// The model, and the ONNX bytes it was loaded from (for the evaluation workers).
+    Ready(Model, Rc<[u8]>),
     Failed,
 }
 
@@ -46,7 +47,7 @@ thread_local! {
     static APP: RefCell<Option<Shared>> = const { RefCell::new(None) };
 }
 
-fn now() -> f64 {
+pub(crate) fn now() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
         .map_or(0.0, |p| p.now())
@@ -56,6 +57,10 @@ fn now() -> f64 {
 #[wasm_bindgen(start)]
 pub fn start() -> Result<(), JsValue> {
     console_error_panic_hook::set_once();
+    // The evaluation workers instantiate this module too: they have no page to run.
+    if web_sys::window().is_none() {
+        return Ok(());
+    }
     let canvas: HtmlCanvasElement = by_id("pad")?;
     let ctx = canvas
         .get_context("2d")?
@@ -85,13 +90,21 @@ pub fn start() -> Result<(), JsValue> {
     Ok(())
 }
 
+/// The bytes of the loaded model, if there is one.
+pub(crate) fn model_bytes() -> Option<Rc<[u8]>> {
+    APP.with(|a| match &a.borrow().as_ref()?.borrow().model {
+        ModelState::Ready(_, bytes) => Some(bytes.clone()),
+        _ => None,
+    })
+}
+
 /// Runs `f` with the loaded model, if there is one.
 pub(crate) fn with_model<R>(f: impl FnOnce(&Model) -> R) -> Option<R> {
     APP.with(|a| {
         let app = a.borrow().clone()?;
         let app = app.borrow();
         match &app.model {
-            ModelState::Ready(m) => Some(f(m)),
+            ModelState::Ready(m, _) => Some(f(m)),
             _ => None,
         }
     })
@@ -332,7 +345,7 @@ fn schedule(app: &Shared) {
 fn recognize(app: &App) -> (Option<Vec<f32>>, Option<[f32; 10]>) {
     let input = strokes_to_mnist(app.pad.strokes());
     let probs = match (&input, &app.model) {
-        (Some(img), ModelState::Ready(m)) => match m.predict(img) {
+        (Some(img), ModelState::Ready(m, _)) => match m.predict(img) {
             Ok(p) => p.first().copied(),
             Err(e) => {
                 web_sys::console::error_1(&format!("inference failed: {e}").into());
@@ -431,7 +444,7 @@ async fn load_model(app: Shared, fresh: bool) {
         loaded = download_model(true).await;
     }
     match loaded {
-        Ok(model) => {
+        Ok((model, bytes)) => {
             let about = match (model.meta("parameters"), model.meta("test_accuracy")) {
                 (Some(p), Some(a)) => match a.parse::<f64>() {
                     Ok(a) => format!(
@@ -443,7 +456,7 @@ async fn load_model(app: Shared, fresh: bool) {
                 _ => "Model loaded; it carries no training report.".to_string(),
             };
             set_text("about", &about);
-            app.borrow_mut().model = ModelState::Ready(model);
+            app.borrow_mut().model = ModelState::Ready(model, bytes.into());
             status("Model ready", false);
             set_hidden("status", true);
             let _ = dom::document()
@@ -466,9 +479,11 @@ async fn load_model(app: Shared, fresh: bool) {
     crate::offline::register();
 }
 
-async fn download_model(fresh: bool) -> Result<Model, String> {
+async fn download_model(fresh: bool) -> Result<(Model, Vec<u8>), String> {
     match fetch_bytes(MODEL_URL, fresh).await {
-        Ok(bytes) => Model::from_bytes(&bytes, MODEL_URL).map_err(|e| e.to_string()),
+        Ok(bytes) => Model::from_bytes_for_batch(&bytes, MODEL_URL, crate::MODEL_BATCH)
+            .map(|m| (m, bytes))
+            .map_err(|e| e.to_string()),
         Err(e) => Err(format!("could not download the model: {e}")),
     }
 }
@@ -482,7 +497,7 @@ pub fn benchmark_prediction(iterations: u32) -> f64 {
             return f64::NAN;
         };
         let app = app.borrow();
-        if app.pad.is_empty() || !matches!(app.model, ModelState::Ready(_)) {
+        if app.pad.is_empty() || !matches!(app.model, ModelState::Ready(..)) {
             return f64::NAN;
         }
         let mut times: Vec<f64> = (0..iterations.max(1))

@@ -20,6 +20,7 @@ use web_sys::{Element, IntersectionObserver, IntersectionObserverEntry};
 
 use crate::app::{fetch_bytes, with_model};
 use crate::dom::{by_id, listen, set_attr, set_hidden, set_html, set_text};
+use crate::parallel;
 
 const REPORT_URL: &str = "model.report.json";
 const IMAGES_URL: &str = "t10k-images-idx3-ubyte.gz";
@@ -161,6 +162,10 @@ fn progress(done: usize, total: usize) {
         p.set_max(total as f64);
         p.set_value(done as f64);
     }
+    set_text(
+        "eval-status",
+        &format!("Checked {done} of {total} test digits…"),
+    );
 }
 
 async fn evaluate() {
@@ -187,32 +192,25 @@ async fn evaluate() {
         }
     };
     let total = test.len();
-    let mut predicted = Vec::with_capacity(total);
-    let mut done = 0;
-    while done < total {
-        let end = (done + CHUNK).min(total);
-        let input = to_input(&test.images.pixels[done * PIXELS..end * PIXELS]);
-        match with_model(|m| m.predict(&input)) {
-            Some(Ok(probs)) => {
-                predicted.extend(probs.iter().map(|p| argmax(p).unwrap_or(0) as u8));
-            }
-            Some(Err(e)) => {
-                set_text("eval-status", &format!("The check failed: {e}."));
-                return;
-            }
-            None => {
-                set_text("eval-status", "The check needs the model.");
-                return;
+    let t0 = crate::app::now();
+    let workers = parallel::worker_count();
+    let show = move |done: usize| progress(done, total);
+    let (predicted, how) = match parallel::classify(&test, workers, show).await {
+        Ok(p) => (
+            p,
+            format!("{workers} worker{}", if workers == 1 { "" } else { "s" }),
+        ),
+        Err(e) => {
+            web_sys::console::warn_1(
+                &format!("checking on the main thread: the workers failed ({e})").into(),
+            );
+            match classify_here(&test).await {
+                Some(p) => (p, "main thread".to_string()),
+                None => return,
             }
         }
-        done = end;
-        progress(done, total);
-        set_text(
-            "eval-status",
-            &format!("Checked {done} of {total} test digits…"),
-        );
-        yield_now().await;
-    }
+    };
+    let seconds = (crate::app::now() - t0) / 1000.0;
     let c = Confusion::from_predictions(&test.labels, &predicted);
     set_html("confusion-container", &svg::confusion_matrix(&c.counts));
     set_text("accuracy", &format!("{:.2}%", 100.0 * c.accuracy()));
@@ -227,7 +225,7 @@ async fn evaluate() {
     );
     set_text(
         "eval-status",
-        &format!("Checked all {total} test digits in this browser."),
+        &format!("Checked all {total} test digits in this browser in {seconds:.1} s ({how})."),
     );
     set_html("per-class", &per_class_table(&c));
     STATE.with(|s| {
@@ -236,6 +234,35 @@ async fn evaluate() {
         s.predicted = predicted;
     });
     show_default_samples();
+}
+
+/// The check on the main thread, in slices with a yield between them so drawing and scrolling
+/// stay smooth: for browsers without module workers. `None` after showing why it stopped.
+async fn classify_here(test: &Labelled) -> Option<Vec<u8>> {
+    let total = test.len();
+    let mut predicted = Vec::with_capacity(total);
+    let mut done = 0;
+    while done < total {
+        let end = (done + CHUNK).min(total);
+        let input = to_input(&test.images.pixels[done * PIXELS..end * PIXELS]);
+        match with_model(|m| m.predict(&input)) {
+            Some(Ok(probs)) => {
+                predicted.extend(probs.iter().map(|p| argmax(p).unwrap_or(0) as u8));
+            }
+            Some(Err(e)) => {
+                set_text("eval-status", &format!("The check failed: {e}."));
+                return None;
+            }
+            None => {
+                set_text("eval-status", "The check needs the model.");
+                return None;
+            }
+        }
+        done = end;
+        progress(done, total);
+        yield_now().await;
+    }
+    Some(predicted)
 }
 
 fn per_class_table(c: &Confusion) -> String {

@@ -52,7 +52,8 @@ fn drawings() -> Vec<Vec<Stroke>> {
 
 /// Probabilities for every drawing at every scale, flattened.
 fn probabilities() -> Vec<f32> {
-    let model = Model::from_bytes(MODEL, "model.onnx").unwrap();
+    // Loaded as the page loads it.
+    let model = Model::from_bytes_for_batch(MODEL, "model.onnx", digits_web::MODEL_BATCH).unwrap();
     let mut out = Vec::new();
     for d in drawings() {
         for s in SCALES {
