@@ -1,4 +1,5 @@
 // Shared set-up: Debian's Chromium through playwright-core, the dist/ server, drawing helpers.
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -161,4 +162,21 @@ export async function expectDigit(page, value, message = '') {
 
 export async function strokes(page) {
   return Number(await page.locator('#pad').getAttribute('data-strokes'));
+}
+
+/**
+ * For a test file: launches Chromium and starts the dist/ server before its tests, and closes
+ * both after them. Returns an object whose `browser` and `server` are set once they run.
+ */
+export function shared() {
+  const env = {};
+  before(async () => {
+    env.browser = await launch();
+    env.server = await startServer();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+  });
+  return env;
 }

@@ -1,25 +1,16 @@
 // The page in a real headless Chromium: draw with a real mouse and real touch, read the answer.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  launch, open, startServer, drawMouse, drawTouch, predicted, waitPrediction,
+  shared, open, startServer, drawMouse, drawTouch, predicted, waitPrediction,
   DIGITS, PHONE, DESKTOP, OUT, expectDigit, strokes,
 } from './harness.mjs';
 
-let browser;
-let server;
-before(async () => {
-  browser = await launch();
-  server = await startServer();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = shared();
 
 test('mouse: every digit drawn is recognized, live', async () => {
-  const { context, page, errors } = await open(browser, server, DESKTOP);
+  const { context, page, errors } = await open(env.browser, env.server, DESKTOP);
   assert.equal(await predicted(page), '', 'an empty pad shows no guess');
   assert.match(await page.locator('#confidence').textContent(), /draw a digit/i);
   for (const [digit, strokes] of Object.entries(DIGITS)) {
@@ -37,7 +28,7 @@ test('mouse: every digit drawn is recognized, live', async () => {
 });
 
 test('mouse: the prediction updates while the stroke is being drawn', async () => {
-  const { context, page, errors } = await open(browser, server, DESKTOP);
+  const { context, page, errors } = await open(env.browser, env.server, DESKTOP);
   const box = await page.locator('#pad').boundingBox();
   const seven = DIGITS['7'][0];
   await page.mouse.move(box.x + seven[0][0] * box.width, box.y + seven[0][1] * box.height);
@@ -56,7 +47,7 @@ test('mouse: the prediction updates while the stroke is being drawn', async () =
 // The strokes are real touch events. The buttons are pressed with clicks: headless Chromium's
 // emulated touchscreen does not turn a tap that follows a touch drag into a click.
 test('touch on a phone: digits recognized, page never scrolls, undo and clear work', async () => {
-  const { context, page, errors } = await open(browser, server, PHONE);
+  const { context, page, errors } = await open(env.browser, env.server, PHONE);
   await page.evaluate(() => {
     window.__pointerTypes = new Set();
     document.querySelector('#pad').addEventListener('pointerdown', (e) => window.__pointerTypes.add(e.pointerType));
@@ -105,7 +96,7 @@ test('touch on a phone: digits recognized, page never scrolls, undo and clear wo
 });
 
 test('keyboard: Escape clears, Backspace and Ctrl+Z undo', async () => {
-  const { context, page, errors } = await open(browser, server, DESKTOP);
+  const { context, page, errors } = await open(env.browser, env.server, DESKTOP);
   await drawMouse(page, DIGITS['4']);
   assert.equal(await waitPrediction(page), '4');
   assert.equal(await strokes(page), 2);
@@ -123,7 +114,7 @@ test('keyboard: Escape clears, Backspace and Ctrl+Z undo', async () => {
 });
 
 test('resizing keeps the drawing and the answer', async () => {
-  const { context, page, errors } = await open(browser, server, DESKTOP);
+  const { context, page, errors } = await open(env.browser, env.server, DESKTOP);
   await drawMouse(page, DIGITS['6']);
   assert.equal(await waitPrediction(page), '6');
   await page.setViewportSize({ width: 400, height: 800 });
@@ -145,7 +136,7 @@ test('resizing keeps the drawing and the answer', async () => {
 
 test('a missing model is a visible message, drawing still works, and Retry recovers', async () => {
   const broken = await startServer({ block: ['model.onnx'] });
-  const context = await browser.newContext(DESKTOP);
+  const context = await env.browser.newContext(DESKTOP);
   const page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -172,7 +163,7 @@ test('a missing model is a visible message, drawing still works, and Retry recov
 
 test('a corrupt model (not ONNX) is a visible message, and drawing still works', async () => {
   const broken = await startServer({ replace: { 'model.onnx': Buffer.from('this is not an ONNX model') } });
-  const context = await browser.newContext(DESKTOP);
+  const context = await env.browser.newContext(DESKTOP);
   const page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -187,11 +178,11 @@ test('a corrupt model (not ONNX) is a visible message, and drawing still works',
 });
 
 test('without WebAssembly the page says so', async () => {
-  const context = await browser.newContext(DESKTOP);
+  const context = await env.browser.newContext(DESKTOP);
   // As in a browser with WebAssembly turned off (some locked-down profiles do that).
   await context.addInitScript(() => { delete globalThis.WebAssembly; });
   const page = await context.newPage();
-  await page.goto(server.url);
+  await page.goto(env.server.url);
   assert.equal(await page.evaluate(() => typeof WebAssembly), 'undefined');
   await page.waitForTimeout(500);
   assert.ok(await page.locator('#status').isVisible());

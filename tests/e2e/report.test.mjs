@@ -1,21 +1,12 @@
 // "How good is this model?": the browser checks the shipped model on all 10,000 test digits.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { launch, open, watch, startServer, drawMouse, waitPrediction, DIGITS, DESKTOP, PHONE, OUT, ROOT } from './harness.mjs';
+import { shared, open, watch, startServer, drawMouse, waitPrediction, DIGITS, DESKTOP, PHONE, OUT, ROOT } from './harness.mjs';
 
 const REPORT = JSON.parse(fs.readFileSync(path.join(ROOT, 'web/assets/model.report.json'), 'utf8'));
-let browser;
-let server;
-before(async () => {
-  browser = await launch();
-  server = await startServer();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = shared();
 
 async function cells(page) {
   return page.$$eval('#confusion [data-count]', (els) => els.map((e) => ({
@@ -24,7 +15,7 @@ async function cells(page) {
 }
 
 test('the browser reproduces the report exactly, and mistakes can be explored', async () => {
-  const { context, page, errors } = await open(browser, server, DESKTOP);
+  const { context, page, errors } = await open(env.browser, env.server, DESKTOP);
   await page.locator('#report').scrollIntoViewIfNeeded();
   const t0 = Date.now();
   await page.waitForFunction(() => document.querySelector('#accuracy').dataset.value !== '', null, { timeout: 120000 });
@@ -61,11 +52,11 @@ test('the browser reproduces the report exactly, and mistakes can be explored', 
 });
 
 test('drawing works while the browser checks the test set (in workers), on a phone', async () => {
-  const mark = server.requests.length;
-  const { context, page, errors } = await open(browser, server, PHONE);
+  const mark = env.server.requests.length;
+  const { context, page, errors } = await open(env.browser, env.server, PHONE);
   // On a phone the section starts below the fold: nothing of the test set is fetched yet.
   await page.waitForTimeout(300);
-  const early = server.requests.slice(mark).filter((r) => r.includes('t10k'));
+  const early = env.server.requests.slice(mark).filter((r) => r.includes('t10k'));
   assert.deepEqual(early, [], 'test set fetched before it was needed');
   await page.locator('#report').scrollIntoViewIfNeeded();
   await page.waitForFunction(() => /Checked \d+ of/.test(document.querySelector('#eval-status').textContent));
@@ -82,11 +73,11 @@ test('drawing works while the browser checks the test set (in workers), on a pho
 });
 
 test('without module workers the main thread checks in slices, and drawing stays responsive', async () => {
-  const context = await browser.newContext(DESKTOP);
+  const context = await env.browser.newContext(DESKTOP);
   await context.addInitScript(() => { delete globalThis.Worker; });
-  const errors = await watch(context, server);
+  const errors = await watch(context, env.server);
   const page = await context.newPage();
-  await page.goto(server.url);
+  await page.goto(env.server.url);
   await page.waitForSelector('html.model-ready');
   await page.locator('#report').scrollIntoViewIfNeeded();
   await page.waitForFunction(() => /Checked \d+ of/.test(document.querySelector('#eval-status').textContent));

@@ -1,26 +1,17 @@
 // Locked down and private: a strict Content-Security-Policy that the page lives within, integrity
 // checks on the built files, nothing requested from any other origin, and an installable app.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  launch, launchProfile, open, watch, startServer, drawMouse, drawTouch, expectDigit, DIGITS, DESKTOP, PHONE, DIST,
+  shared, launchProfile, open, watch, startServer, drawMouse, drawTouch, expectDigit, DIGITS, DESKTOP, PHONE, DIST,
 } from './harness.mjs';
 
-let browser;
-let server;
-before(async () => {
-  browser = await launch();
-  server = await startServer();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = shared();
 
 test('a strict Content-Security-Policy is declared, the page works within it, and it bites', async () => {
-  const { context, page, errors } = await open(browser, server, DESKTOP);
+  const { context, page, errors } = await open(env.browser, env.server, DESKTOP);
   const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
   const directives = Object.fromEntries(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
   assert.deepEqual(directives['default-src'], ["'none'"]);
@@ -63,7 +54,7 @@ test('every built script, style and the wasm carry subresource integrity', async
   const bytes = fs.readFileSync(path.join(DIST, wasm));
   bytes[bytes.length - 1] ^= 0xff;
   const tampered = await startServer({ replace: { [wasm]: bytes } });
-  const context = await browser.newContext(DESKTOP);
+  const context = await env.browser.newContext(DESKTOP);
   const errors = await watch(context, tampered);
   const page = await context.newPage();
   await page.goto(tampered.url);
@@ -78,15 +69,15 @@ test('every built script, style and the wasm carry subresource integrity', async
 });
 
 test('nothing leaves the page: no other origin, no other path, even while drawing on a phone', async () => {
-  const mark = server.requests.length;
-  const { context, page, errors } = await open(browser, server, PHONE);
+  const mark = env.server.requests.length;
+  const { context, page, errors } = await open(env.browser, env.server, PHONE);
   await drawTouch(page, DIGITS['8']);
   await expectDigit(page, '8', 'touch');
   await page.waitForSelector('html.offline-ready', { timeout: 30000 });
   // Every request the server saw is a file of the built site, under its base path.
   const site = new Set(['', ...fs.readdirSync(DIST)]);
-  const base = new URL(server.url).pathname;
-  for (const r of server.requests.slice(mark)) {
+  const base = new URL(env.server.url).pathname;
+  for (const r of env.server.requests.slice(mark)) {
     assert.ok(r.startsWith(base) && site.has(r.slice(base.length)), `unexpected request ${r}`);
   }
   assert.deepEqual(errors, []);
@@ -96,16 +87,16 @@ test('nothing leaves the page: no other origin, no other path, even while drawin
 test('installable: a valid manifest with icons, served under the page\'s own path', async () => {
   // A real profile: Chromium offers no installation in incognito contexts.
   const context = await launchProfile(PHONE);
-  const errors = await watch(context, server);
+  const errors = await watch(context, env.server);
   const page = context.pages()[0] ?? (await context.newPage());
-  await page.goto(server.url);
+  await page.goto(env.server.url);
   await page.waitForSelector('html.offline-ready', { timeout: 30000 });
   const cdp = await context.newCDPSession(page);
   const manifest = await cdp.send('Page.getAppManifest');
   assert.deepEqual(manifest.errors, [], 'manifest errors');
   const parsed = JSON.parse(manifest.data);
   assert.equal(parsed.display, 'standalone');
-  assert.equal(new URL(parsed.start_url, manifest.url).href, server.url);
+  assert.equal(new URL(parsed.start_url, manifest.url).href, env.server.url);
   for (const icon of parsed.icons) {
     const url = new URL(icon.src, manifest.url).href;
     const status = await page.evaluate((u) => fetch(u).then((r) => r.status), url);
