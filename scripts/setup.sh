@@ -27,6 +27,8 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wbg"; then
   # Not --locked: the lock file published with 0.2.130 names a crate version crates.io no longer serves.
   cargo install wasm-bindgen-cli --version "$wbg"
 fi
+# The build compresses the wasm module with xz (scripts/post-build.mjs).
+command -v xz >/dev/null || { $sudo apt-get update && $sudo apt-get install -y xz-utils; }
 [ "$what" = serve ] && exit 0
 
 command -v npm >/dev/null || { $sudo apt-get update && $sudo apt-get install -y npm; }
