@@ -46,6 +46,10 @@ test('the browser reproduces the report exactly, and mistakes can be explored', 
   assert.equal(await page.locator('#samples [data-index]').count(), REPORT.samples.length);
   assert.ok(await page.locator('#samples-reset').isHidden());
   assert.equal(await page.locator('#per-class tbody tr').count(), 10);
+  // Side by side: the per-digit table under the matrix, the samples beside them.
+  const box = (sel) => page.locator(sel).boundingBox();
+  assert.ok((await box('#per-class')).x + 10 < (await box('#samples-figure')).x, 'table in the left column');
+  assert.ok((await box('#per-class')).y > (await box('#confusion')).y, 'table under the matrix');
   await page.locator('#report').screenshot({ path: path.join(OUT, 'report-desktop.png') });
   assert.deepEqual(errors, []);
   await context.close();
@@ -59,7 +63,7 @@ test('drawing works while the browser checks the test set (in workers), on a pho
   const early = env.server.requests.slice(mark).filter((r) => r.includes('t10k'));
   assert.deepEqual(early, [], 'test set fetched before it was needed');
   await page.locator('#report').scrollIntoViewIfNeeded();
-  await page.waitForFunction(() => /Checked \d+ of/.test(document.querySelector('#eval-status').textContent));
+  await page.waitForFunction(() => /Checked [\d,]+ of/.test(document.querySelector('#eval-status').textContent));
   await page.evaluate(() => window.scrollTo(0, 0));
   await drawMouse(page, DIGITS['7']);
   assert.equal(await waitPrediction(page), '7');
@@ -68,6 +72,23 @@ test('drawing works while the browser checks the test set (in workers), on a pho
   assert.match(await page.locator('#eval-status').textContent(), /in [\d.]+ s \(\d workers?\)/);
   await page.locator('#report').scrollIntoViewIfNeeded();
   await page.screenshot({ path: path.join(OUT, 'report-phone.png') });
+  // One column: the matrix, then the digits a click selects, then the per-digit table.
+  const top = (sel) => page.locator(sel).evaluate((e) => e.getBoundingClientRect().top + window.scrollY);
+  assert.ok(await top('#confusion') < await top('#samples-figure'), 'samples below the matrix');
+  assert.ok(await top('#samples-figure') < await top('#per-class'), 'per-digit table below the samples');
+  // With the matrix at the bottom of the screen the grid is out of view: a click on a cell
+  // brings those digits into view.
+  const worst = (await cells(page)).filter((c) => c.t !== c.p).sort((a, b) => b.n - a.n)[0];
+  await page.locator('#confusion').evaluate((e) => e.scrollIntoView({ block: 'end' }));
+  const before = await page.locator('#samples-figure').evaluate((e) => e.getBoundingClientRect().top);
+  assert.ok(before > PHONE.viewport.height - 120, `the grid starts out of view (top ${before})`);
+  await page.locator(`#confusion [data-true="${worst.t}"][data-pred="${worst.p}"]`).tap();
+  await page.waitForFunction(() => {
+    const r = document.querySelector('#samples-figure').getBoundingClientRect();
+    // At the top of the screen, or all of it on screen where the page ends too soon for that.
+    return r.top >= 0 && (r.top < 40 || r.bottom <= innerHeight);
+  });
+  assert.equal(await page.locator('#samples [data-index]').count(), Math.min(worst.n, 100));
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -80,14 +101,14 @@ test('without module workers the main thread checks in slices, and drawing stays
   await page.goto(env.server.url);
   await page.waitForSelector('html.model-ready');
   await page.locator('#report').scrollIntoViewIfNeeded();
-  await page.waitForFunction(() => /Checked \d+ of/.test(document.querySelector('#eval-status').textContent));
+  await page.waitForFunction(() => /Checked [\d,]+ of/.test(document.querySelector('#eval-status').textContent));
   await page.evaluate(() => window.scrollTo(0, 0));
   const t0 = Date.now();
   await drawMouse(page, DIGITS['7']);
   assert.equal(await waitPrediction(page), '7');
   const status = await page.locator('#eval-status').textContent();
   console.log(`drew a 7 in ${Date.now() - t0} ms during the main-thread check (${status.trim()})`);
-  assert.match(status, /Checked \d+ of 10000/, 'the check was still running while drawing');
+  assert.match(status, /Checked [\d,]+ of 10,000/, 'the check was still running while drawing');
   await page.waitForFunction(() => document.querySelector('#accuracy').dataset.value !== '', null, { timeout: 120000 });
   assert.equal(Number(await page.locator('#accuracy').getAttribute('data-value')), REPORT.accuracy);
   assert.match(await page.locator('#eval-status').textContent(), /\(main thread\)/);

@@ -21,6 +21,7 @@ pub mod pad;
 mod parallel;
 #[cfg(target_arch = "wasm32")]
 mod report;
+pub mod text;
 
 #[cfg(target_arch = "wasm32")]
 mod worker;

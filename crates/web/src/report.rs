@@ -13,6 +13,8 @@ use digits_core::metrics::{Confusion, argmax};
 use digits_core::model::to_input;
 use digits_core::svg::{self, Sample};
 use digits_core::{CLASSES, PIXELS};
+
+use crate::text::grouped;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -142,8 +144,8 @@ async fn load_stored() {
         "accuracy-source",
         &format!(
             "({} of {}, from the trainer's report; this browser's own check follows)",
-            c.correct(),
-            c.total()
+            grouped(c.correct()),
+            grouped(c.total())
         ),
     );
 }
@@ -164,7 +166,11 @@ fn progress(done: usize, total: usize) {
     }
     set_text(
         "eval-status",
-        &format!("Checked {done} of {total} test digits…"),
+        &format!(
+            "Checked {} of {} test digits…",
+            grouped(done as u64),
+            grouped(total as u64)
+        ),
     );
 }
 
@@ -219,13 +225,16 @@ async fn evaluate() {
         "accuracy-source",
         &format!(
             "({} of {} correct, computed in this browser)",
-            c.correct(),
-            c.total()
+            grouped(c.correct()),
+            grouped(c.total())
         ),
     );
     set_text(
         "eval-status",
-        &format!("Checked all {total} test digits in this browser in {seconds:.1} s ({how})."),
+        &format!(
+            "Checked all {} test digits in this browser in {seconds:.1} s ({how}).",
+            grouped(total as u64)
+        ),
     );
     set_html("per-class", &per_class_table(&c));
     STATE.with(|s| {
@@ -275,7 +284,7 @@ fn per_class_table(c: &Confusion) -> String {
             m.digit,
             100.0 * m.precision,
             100.0 * m.recall,
-            m.support
+            grouped(m.support)
         ));
     }
     s.push_str("</tbody></table>");
@@ -349,10 +358,46 @@ fn show_cell(t: u8, p: u8) {
     } else {
         format!("{t}s read as {p}")
     };
+    let count = grouped(n as u64);
     let caption = if n > GRID_MAX {
-        format!("{what}: {n} test digits (the first {GRID_MAX} shown)")
+        format!("{what}: {count} test digits (the first {GRID_MAX} shown)")
     } else {
-        format!("{what}: {n} test digit{}", if n == 1 { "" } else { "s" })
+        format!(
+            "{what}: {count} test digit{}",
+            if n == 1 { "" } else { "s" }
+        )
     };
     render_samples(&indices[..n.min(GRID_MAX)], &caption, true);
+    bring_samples_into_view();
+}
+
+/// After a click on the matrix, the digits it selected must be seen: on a phone the grid is
+/// below the matrix, out of view. Scrolls only when the grid's top is not on screen (so not on a
+/// desktop, where it sits beside the matrix), smoothly unless the user asked for reduced motion.
+fn bring_samples_into_view() {
+    let (Some(window), Ok(figure)) = (web_sys::window(), by_id::<Element>("samples-figure")) else {
+        return;
+    };
+    let top = figure.get_bounding_client_rect().top();
+    let height = window
+        .inner_height()
+        .ok()
+        .and_then(|h| h.as_f64())
+        .unwrap_or(0.0);
+    if top >= 0.0 && top < height - 120.0 {
+        return;
+    }
+    let reduced = window
+        .match_media("(prefers-reduced-motion: reduce)")
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.matches());
+    let options = web_sys::ScrollIntoViewOptions::new();
+    options.set_block(web_sys::ScrollLogicalPosition::Start);
+    options.set_behavior(if reduced {
+        web_sys::ScrollBehavior::Instant
+    } else {
+        web_sys::ScrollBehavior::Smooth
+    });
+    figure.scroll_into_view_with_scroll_into_view_options(&options);
 }
