@@ -1,8 +1,12 @@
 //! `digits-core`: the code the trainer (native) and the page (wasm32) share.
 //!
 //! * [`idx`]: reading MNIST-format IDX files (raw or gzip), with errors that name the file.
+//! * [`preprocess`]: strokes or a picture -> the 28x28 MNIST-style image the model reads.
 //! * [`model`]: loading an exported ONNX model with tract and running a batch of 28x28 images.
 //! * [`metrics`]: accuracy, confusion matrix, per-class precision and recall.
+//! * [`report`]: the model report (`MODEL.report.json`) that the trainer writes and the command
+//!   line and the page read.
+//! * [`svg`]: the charts (probabilities, confusion matrix, sample grid) as SVG text.
 //!
 //! The wasm32 build has no file system access, threads or clocks: everything here works on
 //! byte slices, and the path-based helpers exist only on native targets.
@@ -11,6 +15,7 @@ pub mod idx;
 pub mod metrics;
 pub mod model;
 pub mod preprocess;
+pub mod report;
 pub mod svg;
 
 /// Side of an MNIST image in pixels.

@@ -11,7 +11,7 @@ pub struct Confusion {
 }
 
 /// Precision, recall and support of one class.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassMetrics {
     pub digit: usize,
     /// Of the images predicted as this digit, the share that are this digit (0 if none predicted).

@@ -89,13 +89,8 @@ impl Model {
         })
     }
 
-    /// The ONNX metadata properties (for models from `digits train`: dataset, arch,
-    /// parameters, command, test_accuracy).
-    pub fn metadata(&self) -> &[(String, String)] {
-        &self.metadata
-    }
-
-    /// One metadata property.
+    /// One ONNX metadata property (models from `digits train` have dataset, arch, parameters,
+    /// command and test_accuracy).
     pub fn meta(&self, key: &str) -> Option<&str> {
         self.metadata
             .iter()

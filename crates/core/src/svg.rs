@@ -111,8 +111,23 @@ fn pixel_rects(s: &mut String, pixels: &[f32]) {
     }
 }
 
+/// Where a share 0..=1 sits on the confusion matrix's log colour axis, 0..=1: 0 for none, then
+/// log-spaced so that 0.1% is clearly visible next to 99% (0.1% -> 0.1, 1% -> 0.35, 10% -> 0.67).
+fn log_position(share: f64) -> f64 {
+    if share <= 0.0 {
+        0.0
+    } else {
+        ((1.0 + 999.0 * share.min(1.0)).log10() / 3.0).clamp(0.0, 1.0)
+    }
+}
+
+/// The share at a position of the log colour axis: the inverse of [`log_position`].
+fn share_at(position: f64) -> f64 {
+    (10f64.powf(3.0 * position) - 1.0) / 999.0
+}
+
 /// Colour of a share 0..=1 on a sequential, colour-blind-safe scale (light yellow to dark
-/// blue, after cividis), on a log axis so 0.1% is clearly visible next to 99%.
+/// blue, after cividis), on the log axis of [`log_position`].
 pub fn share_colour(share: f64) -> String {
     const STOPS: [(f64, [u8; 3]); 5] = [
         (0.0, [0xfd, 0xf6, 0xd8]),
@@ -121,11 +136,7 @@ pub fn share_colour(share: f64) -> String {
         (0.75, [0x4a, 0x6c, 0x8b]),
         (1.0, [0x00, 0x22, 0x4e]),
     ];
-    let t = if share <= 0.0 {
-        0.0
-    } else {
-        ((1.0 + 999.0 * share.min(1.0)).log10() / 3.0).clamp(0.0, 1.0)
-    };
+    let t = log_position(share);
     let i = STOPS
         .iter()
         .rposition(|(p, _)| *p <= t)
@@ -145,7 +156,7 @@ pub fn share_colour(share: f64) -> String {
 
 /// Whether text on `share_colour(share)` should be white.
 fn dark(share: f64) -> bool {
-    share > 0.0 && ((1.0 + 999.0 * share.min(1.0)).log10() / 3.0) > 0.55
+    log_position(share) > 0.55
 }
 
 const CELL: f64 = 40.0;
@@ -230,7 +241,7 @@ pub fn confusion_matrix(counts: &[[u32; CLASSES]; CLASSES]) -> String {
     let steps = 40;
     for i in 0..steps {
         let t = i as f64 / (steps - 1) as f64;
-        let share = (10f64.powf(3.0 * t) - 1.0) / 999.0;
+        let share = share_at(t);
         let y = MARGIN_T + grid * (1.0 - (i + 1) as f64 / steps as f64);
         let _ = write!(
             s,
@@ -246,12 +257,7 @@ pub fn confusion_matrix(counts: &[[u32; CLASSES]; CLASSES]) -> String {
         (0.1, "10%"),
         (1.0, "100%"),
     ] {
-        let t = if share == 0.0 {
-            0.0
-        } else {
-            (1.0 + 999.0 * share).log10() / 3.0
-        };
-        let y = MARGIN_T + grid * (1.0 - t);
+        let y = MARGIN_T + grid * (1.0 - log_position(share));
         let _ = write!(
             s,
             r##"<text x="{x}" y="{ty:.1}" font-size="11" fill="#4a5260">{label}</text>"##,
@@ -268,6 +274,9 @@ pub fn confusion_matrix(counts: &[[u32; CLASSES]; CLASSES]) -> String {
     s.push_str("</svg>");
     s
 }
+
+/// Columns of the sample grids of the page and of `digits eval --svg`.
+pub const SAMPLE_COLUMNS: usize = 10;
 
 /// One digit of a sample grid: its 28x28 pixels, true label and prediction.
 pub struct Sample<'a> {
@@ -335,6 +344,17 @@ pub fn sample_grid(samples: &[Sample<'_>], columns: usize) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_log_axis_and_its_inverse_agree() {
+        assert_eq!(log_position(0.0), 0.0);
+        assert_eq!(log_position(-1.0), 0.0);
+        assert!((log_position(1.0) - 1.0).abs() < 1e-12);
+        assert!((log_position(0.001) - 0.1).abs() < 0.001);
+        for t in [0.0, 0.1, 0.35, 0.5, 0.9, 1.0] {
+            assert!((log_position(share_at(t)) - t).abs() < 1e-9, "{t}");
+        }
+    }
+
     fn count(s: &str, pat: &str) -> usize {
         s.matches(pat).count()
     }
@@ -356,7 +376,7 @@ mod tests {
         assert!(!s.contains("NaN") && !s.contains("inf"));
     }
 
-    fn confusion() -> [[u32; 10]; 10] {
+    fn confusion() -> [[u32; CLASSES]; CLASSES] {
         let mut c = [[0u32; 10]; 10];
         for (t, row) in c.iter_mut().enumerate() {
             row[t] = 990 + t as u32;

@@ -1,9 +1,9 @@
 //! Data augmentation: small random affine distortions (rotation, scale, shear, shift) and
 //! optional elastic distortion, so the network sees the variety of real drawings.
 
-use crate::rng::Rng;
+use digits_core::SIDE;
 
-const SIDE: usize = 28;
+use crate::rng::Rng;
 
 /// How strongly to distort training images.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -144,12 +144,13 @@ pub fn distort(a: &Augment, src: &[f32], dst: &mut [f32], rng: &mut Rng) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use digits_core::PIXELS;
 
     fn blob() -> Vec<f32> {
-        let mut img = vec![0f32; 784];
+        let mut img = vec![0f32; PIXELS];
         for y in 10..18 {
             for x in 11..16 {
-                img[y * 28 + x] = 1.0;
+                img[y * SIDE + x] = 1.0;
             }
         }
         img
@@ -158,7 +159,7 @@ mod tests {
     #[test]
     fn none_is_identity_and_default_keeps_ink() {
         let src = blob();
-        let mut dst = vec![0f32; 784];
+        let mut dst = vec![0f32; PIXELS];
         let mut rng = Rng::new(3);
         distort(&Augment::NONE, &src, &mut dst, &mut rng);
         assert_eq!(src, dst);
@@ -181,7 +182,7 @@ mod tests {
     #[test]
     fn pure_shift_moves_pixels() {
         let src = blob();
-        let mut dst = vec![0f32; 784];
+        let mut dst = vec![0f32; PIXELS];
         let a = Augment {
             shift: 3.0,
             ..Augment::NONE
@@ -193,7 +194,7 @@ mod tests {
             let x: f32 = img
                 .iter()
                 .enumerate()
-                .map(|(i, v)| (i % 28) as f32 * v)
+                .map(|(i, v)| (i % SIDE) as f32 * v)
                 .sum();
             x / s
         };

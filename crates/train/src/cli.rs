@@ -7,12 +7,12 @@ use clap::{Args, Parser, Subcommand};
 use digits_core::idx::Split;
 use digits_core::metrics::Confusion;
 use digits_core::model::Model;
+use digits_core::report::{Evaluation, ModelReport, pick_samples};
 
 use crate::augment::Augment;
 use crate::data::Dataset;
 use crate::export;
 use crate::optim::{OptimizerKind, Schedule};
-use crate::report::{EpochReport, Evaluation, TrainReport, pick_samples};
 use crate::train::{self, TrainConfig};
 
 /// Where the page's model lives; `digits eval` uses it by default.
@@ -236,7 +236,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
             .with_context(|| format!("{}: cannot create", dir.display()))?;
     }
     std::fs::write(&a.out, &bytes).with_context(|| format!("{}: cannot write", a.out.display()))?;
-    let report = TrainReport {
+    let report = ModelReport {
         dataset,
         command,
         arch: cfg.arch.clone(),
@@ -251,12 +251,12 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         val_images: val_set.len(),
         train_seconds: trained.seconds,
         images_per_sec: trained.images_per_sec,
-        history: trained.epochs.iter().map(EpochReport::from).collect(),
+        history: trained.epochs,
         test: Evaluation::from_confusion(&confusion),
         samples: pick_samples(&test.labels, &predicted, 100),
     };
     let rp = report_path(&a.out);
-    std::fs::write(&rp, serde_json::to_string_pretty(&report)? + "\n")
+    std::fs::write(&rp, report.to_json())
         .with_context(|| format!("{}: cannot write", rp.display()))?;
     eprintln!(
         "wrote {} ({} bytes) and {}: test accuracy {:.2}% ({}/{}) in {:.1} s",
@@ -328,19 +328,29 @@ fn predict_cmd(a: PredictArgs) -> Result<()> {
     Ok(())
 }
 
-/// The sample indices of the model's report (beside it), or a fresh pick if it has none.
+/// The sample indices of the model's report (beside it), or a fresh pick if it has none or it
+/// cannot be read (said on stderr).
 fn sample_indices(model: &Path, test: &Dataset, predicted: &[u8]) -> Vec<usize> {
-    let from_report = std::fs::read_to_string(report_path(model))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| {
-            v["samples"].as_array().map(|a| {
-                a.iter()
-                    .filter_map(|i| i.as_u64().map(|i| i as usize))
-                    .filter(|&i| i < test.len())
-                    .collect::<Vec<_>>()
-            })
-        });
+    let path = report_path(model);
+    let name = path.display().to_string();
+    let from_report = match std::fs::read(&path) {
+        Ok(bytes) => match ModelReport::from_json(&bytes, &name) {
+            Ok(r) if r.test.total as usize == test.len() => Some(r.samples),
+            Ok(r) => {
+                eprintln!(
+                    "digits: {name} is about {} test digits, not {}: picking the samples afresh",
+                    r.test.total,
+                    test.len()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("digits: {e}; picking the samples afresh");
+                None
+            }
+        },
+        Err(_) => None,
+    };
     match from_report {
         Some(v) if !v.is_empty() => v,
         _ => pick_samples(&test.labels, predicted, 100),
@@ -369,7 +379,7 @@ fn write_svgs(
         })
         .collect();
     let sp = dir.join("samples.svg");
-    std::fs::write(&sp, svg::sample_grid(&samples, 10))
+    std::fs::write(&sp, svg::sample_grid(&samples, svg::SAMPLE_COLUMNS))
         .with_context(|| format!("{}: cannot write", sp.display()))?;
     eprintln!("wrote {} and {}", cm.display(), sp.display());
     Ok(())

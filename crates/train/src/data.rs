@@ -2,9 +2,10 @@
 
 use std::path::Path;
 
+use digits_core::PIXELS;
 use digits_core::idx::{self, IdxError, Labelled, Split};
 
-/// A labelled set of 28x28 images, `images.len() == labels.len() * 784`.
+/// A labelled set of 28x28 images, `images.len() == labels.len() * PIXELS`.
 #[derive(Clone, Debug, Default)]
 pub struct Dataset {
     pub images: Vec<f32>,
@@ -33,13 +34,13 @@ impl Dataset {
     }
 
     pub fn image(&self, i: usize) -> &[f32] {
-        &self.images[i * 784..(i + 1) * 784]
+        &self.images[i * PIXELS..(i + 1) * PIXELS]
     }
 
     /// Images `range` as a new data set.
     pub fn slice(&self, range: std::ops::Range<usize>) -> Dataset {
         Dataset {
-            images: self.images[range.start * 784..range.end * 784].to_vec(),
+            images: self.images[range.start * PIXELS..range.end * PIXELS].to_vec(),
             labels: self.labels[range].to_vec(),
         }
     }

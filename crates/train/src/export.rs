@@ -4,6 +4,7 @@
 //! `probabilities` float32 `[N,10]` (softmax inside the graph). Batch norm that follows a conv
 //! or fully connected layer is folded into it; dropout disappears (identity at inference).
 
+use digits_core::{CLASSES, SIDE};
 use prost::Message;
 use tract_onnx::pb::{
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
@@ -210,8 +211,11 @@ pub fn to_onnx(net: &Network, metadata: &[(String, String)]) -> Vec<u8> {
     // Name the last tensor `probabilities`.
     let last = b.graph.node.last_mut().expect("graph has a softmax");
     last.output = vec![OUTPUT.into()];
-    b.graph.input = vec![value_info(INPUT, &[batch_dim(), dim(1), dim(28), dim(28)])];
-    b.graph.output = vec![value_info(OUTPUT, &[batch_dim(), dim(10)])];
+    b.graph.input = vec![value_info(
+        INPUT,
+        &[batch_dim(), dim(1), dim(SIDE as i64), dim(SIDE as i64)],
+    )];
+    b.graph.output = vec![value_info(OUTPUT, &[batch_dim(), dim(CLASSES as i64)])];
     let model = ModelProto {
         ir_version: IR_VERSION,
         opset_import: vec![OperatorSetIdProto {

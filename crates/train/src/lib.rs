@@ -1,8 +1,8 @@
 //! `digits-train`: a convolutional network trainer written on ndarray, and its ONNX export.
 //!
 //! Data flows one way: IDX files ([`data`]) -> [`train`] (layers in [`layers`], network in
-//! [`net`], optimizers in [`optim`], augmentation in [`augment`]) -> [`export`] (ONNX) ->
-//! [`report`] (JSON beside the model).
+//! [`net`], optimizers in [`optim`], augmentation in [`augment`]) -> [`export`] (ONNX) -> the
+//! report beside the model (`digits_core::report`, written by [`cli`]).
 
 pub mod augment;
 pub mod cli;
@@ -12,7 +12,6 @@ pub mod layers;
 pub mod net;
 pub mod optim;
 pub mod predict;
-pub mod report;
 pub mod rng;
 pub mod spec;
 pub mod train;

@@ -9,7 +9,8 @@ use crate::spec::{self, Op, Shape, SpecError};
 
 pub const BN_EPS: f32 = 1e-5;
 pub const BN_MOMENTUM: f32 = 0.1;
-pub const CLASSES: usize = 10;
+pub use digits_core::CLASSES;
+use digits_core::PIXELS;
 
 /// One layer: its op, shapes and where its parameters and running statistics live.
 #[derive(Clone, Debug)]
@@ -147,18 +148,18 @@ impl Network {
             .unwrap_or(0)
     }
 
-    /// Class probabilities (inference mode) for `images.len() / 784` images.
+    /// Class probabilities (inference mode) for `images.len() / PIXELS` images.
     pub fn predict(&self, images: &[f32]) -> Vec<f32> {
         const CHUNK: usize = 64;
-        let n = images.len() / 784;
+        let n = images.len() / PIXELS;
         let mut ws = Workspace::new(self, CHUNK.min(n.max(1)));
         let mut out = vec![0.0; n * CLASSES];
         let mut rng = Rng::new(0);
         for (imgs, probs) in images
-            .chunks(CHUNK * 784)
+            .chunks(CHUNK * PIXELS)
             .zip(out.chunks_mut(CHUNK * CLASSES))
         {
-            let m = imgs.len() / 784;
+            let m = imgs.len() / PIXELS;
             ws.input_mut(m).copy_from_slice(imgs);
             ws.forward(self, Mode::Eval, &mut rng);
             layers::softmax(m, CLASSES, ws.logits(), probs);
@@ -230,7 +231,7 @@ pub struct Workspace {
 
 impl Workspace {
     pub fn new(net: &Network, cap: usize) -> Workspace {
-        let mut acts = vec![vec![0.0; cap * 784]];
+        let mut acts = vec![vec![0.0; cap * PIXELS]];
         let mut caches = Vec::with_capacity(net.layers.len());
         let mut col = 0;
         for l in &net.layers {
@@ -268,7 +269,7 @@ impl Workspace {
         self.cap
     }
 
-    /// The input buffer for a batch of `n` images (`n * 784` values).
+    /// The input buffer for a batch of `n` images (`n * PIXELS` values).
     pub fn input_mut(&mut self, n: usize) -> &mut [f32] {
         assert!(
             n <= self.cap,
@@ -276,7 +277,7 @@ impl Workspace {
             self.cap
         );
         self.n = n;
-        &mut self.acts[0][..n * 784]
+        &mut self.acts[0][..n * PIXELS]
     }
 
     /// Logits of the last forward pass (`n x 10`).
@@ -498,13 +499,13 @@ mod tests {
     #[test]
     fn eval_uses_running_statistics() {
         let mut net = Network::new("conv2k3,bn,gap,fc10", 1).unwrap();
-        let probs = net.predict(&vec![0.5; 784]);
+        let probs = net.predict(&vec![0.5; PIXELS]);
         assert_eq!(probs.len(), 10);
         assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-5);
         let c = 2;
         let l = net.layers[1].clone();
         net.state[l.state_at..l.state_at + c].fill(100.0);
-        let shifted = net.predict(&vec![0.5; 784]);
+        let shifted = net.predict(&vec![0.5; PIXELS]);
         assert_ne!(probs, shifted, "running mean must change the eval output");
     }
 

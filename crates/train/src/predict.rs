@@ -4,6 +4,7 @@ use std::io::Cursor;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use digits_core::CLASSES;
 use digits_core::model::Model;
 use digits_core::preprocess::{Ink, to_mnist};
 
@@ -52,7 +53,7 @@ pub fn decode(bytes: &[u8]) -> Result<image::DynamicImage> {
 }
 
 /// Class probabilities for the digit in an image file; `None` if the picture is blank.
-pub fn predict_file(model: &Model, path: &Path) -> Result<Option<[f32; 10]>> {
+pub fn predict_file(model: &Model, path: &Path) -> Result<Option<[f32; CLASSES]>> {
     let len = std::fs::metadata(path)
         .context("cannot read the file")?
         .len();

@@ -18,6 +18,8 @@
 
 use std::fmt;
 
+use digits_core::{CLASSES, SIDE};
+
 /// A per-image activation shape: channels x height x width (features are `c x 1 x 1`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shape {
@@ -73,7 +75,7 @@ pub enum SpecError {
         reason: String,
     },
     #[error(
-        "--arch: the network ends with {found} outputs, expected 10 (end with fc10, or conv10k1 and gap)"
+        "--arch: the network ends with {found} outputs, expected {CLASSES} (end with fc{CLASSES}, or conv{CLASSES}k1 and gap)"
     )]
     Outputs { found: String },
 }
@@ -122,7 +124,7 @@ pub fn parse(spec: &str) -> Result<Vec<(Op, Shape, Shape)>, SpecError> {
     if spec.trim().is_empty() {
         return Err(SpecError::Empty);
     }
-    let mut shape = Shape::new(1, 28, 28);
+    let mut shape = Shape::new(1, SIDE, SIDE);
     let mut flat = false;
     let mut out = Vec::with_capacity(tokens.len());
     for (index, &token) in tokens.iter().enumerate() {
@@ -206,7 +208,7 @@ pub fn parse(spec: &str) -> Result<Vec<(Op, Shape, Shape)>, SpecError> {
         out.push((op, shape, next));
         shape = next;
     }
-    if shape != Shape::new(10, 1, 1) {
+    if shape != Shape::new(CLASSES, 1, 1) {
         return Err(SpecError::Outputs {
             found: shape.to_string(),
         });

@@ -7,6 +7,9 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
+use digits_core::PIXELS;
+use digits_core::report::Epoch;
+
 use crate::augment::{self, Augment};
 use crate::data::Dataset;
 use crate::net::{CLASSES, Mode, Network, Workspace};
@@ -34,43 +37,6 @@ pub struct TrainConfig {
     pub progress: bool,
 }
 
-/// What one epoch measured.
-#[derive(Clone, Debug)]
-pub struct EpochStats {
-    pub epoch: usize,
-    pub loss: f64,
-    pub train_accuracy: f64,
-    pub val_accuracy: Option<f64>,
-    pub test_accuracy: Option<f64>,
-    /// Seconds since training started, at the end of this epoch.
-    pub elapsed: f64,
-    /// Training images per second during this epoch (evaluation excluded).
-    pub images_per_sec: f64,
-}
-
-impl std::fmt::Display for EpochStats {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "epoch {:>2}  loss {:.4}  train {:.2}%",
-            self.epoch,
-            self.loss,
-            100.0 * self.train_accuracy
-        )?;
-        if let Some(v) = self.val_accuracy {
-            write!(f, "  val {:.2}%", 100.0 * v)?;
-        }
-        if let Some(t) = self.test_accuracy {
-            write!(f, "  test {:.2}%", 100.0 * t)?;
-        }
-        write!(
-            f,
-            "  {:.0} img/s  {:.1} s",
-            self.images_per_sec, self.elapsed
-        )
-    }
-}
-
 /// A thread pool with one workspace per shard of a batch.
 pub struct Engine {
     pool: rayon::ThreadPool,
@@ -91,17 +57,17 @@ impl Engine {
 
     /// Predicted class of every image of `images` (inference mode).
     pub fn classify(&mut self, net: &Network, images: &[f32]) -> Vec<u8> {
-        let n = images.len() / 784;
+        let n = images.len() / PIXELS;
         let mut out = vec![0u8; n];
         let group = self.workspaces.len() * SHARD;
-        for (imgs, preds) in images.chunks(group * 784).zip(out.chunks_mut(group)) {
+        for (imgs, preds) in images.chunks(group * PIXELS).zip(out.chunks_mut(group)) {
             self.pool.install(|| {
                 self.workspaces
                     .par_iter_mut()
-                    .zip(imgs.par_chunks(SHARD * 784))
+                    .zip(imgs.par_chunks(SHARD * PIXELS))
                     .zip(preds.par_chunks_mut(SHARD))
                     .for_each(|((ws, x), p)| {
-                        ws.input_mut(x.len() / 784).copy_from_slice(x);
+                        ws.input_mut(x.len() / PIXELS).copy_from_slice(x);
                         ws.forward(net, Mode::Eval, &mut Rng::new(0));
                         for (pi, l) in p.iter_mut().zip(ws.logits().chunks_exact(CLASSES)) {
                             *pi = digits_core::metrics::argmax(l).unwrap_or(0) as u8;
@@ -151,7 +117,7 @@ impl Engine {
                 .map(|(k, (ws, idx))| {
                     let mut rng = Rng::derive(seed, &[2, step, k as u64]);
                     let input = ws.input_mut(idx.len());
-                    for (dst, &i) in input.chunks_exact_mut(784).zip(idx) {
+                    for (dst, &i) in input.chunks_exact_mut(PIXELS).zip(idx) {
                         augment::distort(augment, data.image(i as usize), dst, &mut rng);
                     }
                     for (l, &i) in ws.labels.iter_mut().zip(idx) {
@@ -181,7 +147,7 @@ impl Engine {
 /// A finished training run.
 pub struct Trained {
     pub net: Network,
-    pub epochs: Vec<EpochStats>,
+    pub epochs: Vec<Epoch>,
     /// Wall-clock seconds of the whole run, evaluation included.
     pub seconds: f64,
     /// Training images per second over all epochs (evaluation excluded).
@@ -195,7 +161,7 @@ pub fn train(
     train: &Dataset,
     val: &Dataset,
     test: &Dataset,
-    mut on_epoch: impl FnMut(&EpochStats),
+    mut on_epoch: impl FnMut(&Epoch),
 ) -> anyhow::Result<Trained> {
     anyhow::ensure!(!train.is_empty(), "no training images");
     anyhow::ensure!(cfg.batch >= 1, "--batch must be at least 1");
@@ -266,13 +232,13 @@ pub fn train(
         bar.finish_and_clear();
         let secs = t0.elapsed().as_secs_f64();
         train_seconds += secs;
-        let stats = EpochStats {
+        let stats = Epoch {
             epoch,
             loss: loss_sum / train.len() as f64,
             train_accuracy: correct as f64 / train.len() as f64,
             val_accuracy: (!val.is_empty()).then(|| engine.accuracy(&net, val)),
             test_accuracy: (!test.is_empty()).then(|| engine.accuracy(&net, test)),
-            elapsed: start.elapsed().as_secs_f64(),
+            elapsed_seconds: start.elapsed().as_secs_f64(),
             images_per_sec: train.len() as f64 / secs,
         };
         on_epoch(&stats);
