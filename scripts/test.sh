@@ -16,8 +16,9 @@ cargo clippy -p digits-web --target wasm32-unknown-unknown --release -- -D warni
 echo "== cargo test"
 cargo test --workspace --release
 echo "== wasm == native: preprocessing + inference in headless Chromium (wasm-bindgen-test)"
+cargo run -p digits-web --release --example parity_fixture
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
-  cargo test -p digits-web --target wasm32-unknown-unknown --release --test parity
+  cargo test -p digits-web --target wasm32-unknown-unknown --release --test parity --test page
 
 echo "== the shipped ONNX model in the official checker and ONNX Runtime"
 py=target/pyenv/bin/python

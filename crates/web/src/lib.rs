@@ -2,31 +2,134 @@
 //! points (the canvas is never read back), preprocessed MNIST-style in Rust (`digits-core`) and
 //! classified by the shipped ONNX model with tract, live, at most once per animation frame.
 //!
+//! This file is the page's one wiring point. [`start`] resolves the page's elements
+//! ([`page`]), builds each feature with what it needs, and forwards the events between them
+//! ("the model loaded", "it failed"); features only look down, never at each other:
+//!
+//! ```text
+//! lib (root) ─┬─ draw ──── canvas, pad, answer ─┐
+//!             ├─ report ── check, report_text ──┼─ model ── model_file
+//!             ├─ offline                        └─ page, dom, js, protocol, text
+//!             └─ model
+//! worker (the check's module workers) ── model_file, protocol
+//! ```
+//!
 //! Stable hooks for tests: canvas `#pad` (with `data-strokes`, the number of strokes),
 //! `#prediction[data-digit]`, buttons `#clear`, `#undo`.
 
-/// Images per run of the page's model plan. tract optimizes a fixed shape better, and one image
-/// at a time is the fastest per image (live drawing is one image; the test-set check runs them
-/// one by one in workers). The wasm == native parity test loads the model the same way.
-pub const MODEL_BATCH: usize = 1;
+pub mod answer;
+pub mod model_file;
+pub mod pad;
+pub mod page;
+pub mod protocol;
+pub mod report_text;
+pub mod text;
 
 #[cfg(target_arch = "wasm32")]
-mod app;
+mod canvas;
+#[cfg(target_arch = "wasm32")]
+mod check;
 #[cfg(target_arch = "wasm32")]
 mod dom;
 #[cfg(target_arch = "wasm32")]
-mod offline;
-pub mod pad;
+mod draw;
 #[cfg(target_arch = "wasm32")]
-mod parallel;
+mod js;
+#[cfg(target_arch = "wasm32")]
+mod model;
+#[cfg(target_arch = "wasm32")]
+mod offline;
 #[cfg(target_arch = "wasm32")]
 mod report;
-pub mod text;
-
 #[cfg(target_arch = "wasm32")]
 mod worker;
 
 #[cfg(target_arch = "wasm32")]
-pub use app::{benchmark_prediction, start};
+pub use root::{benchmark_prediction, start};
 #[cfg(target_arch = "wasm32")]
-pub use worker::Evaluator;
+pub use worker::check_slice;
+
+#[cfg(target_arch = "wasm32")]
+mod root {
+    use std::cell::OnceCell;
+    use std::rc::Rc;
+
+    use wasm_bindgen::prelude::*;
+
+    use crate::dom::listen;
+    use crate::draw::Draw;
+    use crate::model::ModelSlot;
+    use crate::offline::Offline;
+    use crate::page::Page;
+    use crate::report::Report;
+
+    /// The page's features, built once at start and alive as long as the page.
+    struct App {
+        root: web_sys::Element,
+        model: Rc<ModelSlot>,
+        draw: Rc<Draw>,
+        report: Rc<Report>,
+        offline: Rc<Offline>,
+    }
+
+    thread_local! {
+        /// The page, for the exported benchmark hook (everything else holds what it needs).
+        static APP: OnceCell<Rc<App>> = const { OnceCell::new() };
+    }
+
+    /// Entry point, run when the wasm module loads.
+    #[wasm_bindgen(start)]
+    pub fn start() -> Result<(), JsValue> {
+        console_error_panic_hook::set_once();
+        // The check's workers boot this module too: they have no page to run.
+        let Some(window) = web_sys::window() else {
+            return Ok(());
+        };
+        let doc = window.document().ok_or("no document")?;
+        let page = Page::resolve(&doc).map_err(|e| format!("the page is incomplete: {e}"))?;
+        let retry = page.model.retry.clone();
+        let model = Rc::new(ModelSlot::new(page.model));
+        let app = Rc::new(App {
+            draw: Draw::attach(page.draw, model.clone())?,
+            report: Report::attach(page.report, model.clone())?,
+            offline: Offline::new(page.offline, page.root.clone()),
+            root: page.root,
+            model,
+        });
+        let a = app.clone();
+        listen(retry.as_ref(), "click", move |_: web_sys::Event| {
+            wasm_bindgen_futures::spawn_local(a.clone().load_model(true))
+        })?;
+        let _ = app.root.class_list().add_1("wasm-ready");
+        APP.with(|cell| cell.set(app.clone()).ok());
+        wasm_bindgen_futures::spawn_local(app.load_model(false));
+        Ok(())
+    }
+
+    impl App {
+        /// Loads the model (`fresh`: past every cache) and tells the features how it went.
+        async fn load_model(self: Rc<Self>, fresh: bool) {
+            let ready = self.model.load(fresh).await;
+            if ready {
+                let _ = self.root.class_list().add_1("model-ready");
+                self.report.model_ready();
+            } else {
+                self.report.model_failed();
+            }
+            self.draw.show();
+            // After the first load, so that nothing competes with the first prediction.
+            self.offline.register();
+        }
+    }
+
+    /// Benchmark hook: median milliseconds of `iterations` live predictions (preprocessing of
+    /// the recorded strokes + inference) on the current drawing; NaN if there is nothing to
+    /// measure.
+    #[wasm_bindgen]
+    pub fn benchmark_prediction(iterations: u32) -> f64 {
+        APP.with(|cell| {
+            cell.get()
+                .map_or(f64::NAN, |app| app.draw.benchmark(iterations))
+        })
+    }
+}

@@ -8,142 +8,148 @@
 //! `#update-reload` (its button).
 
 use std::cell::Cell;
+use std::rc::Rc;
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{ServiceWorkerContainer, ServiceWorkerRegistration, ServiceWorkerState};
+use web_sys::{
+    Element, Event, ServiceWorker, ServiceWorkerContainer, ServiceWorkerRegistration,
+    ServiceWorkerState,
+};
 
-use crate::app::js_error;
-use crate::dom::{self, by_id, listen, set_hidden};
+use crate::dom::listen;
+use crate::js::{js_error, warn};
+use crate::page::OfflineElements;
 
 /// Relative to the page, so the worker's scope is the page's own directory (any sub-path).
 const WORKER_URL: &str = "sw.js";
 
-thread_local! {
-    static REGISTERED: Cell<bool> = const { Cell::new(false) };
-    static UPDATING: Cell<bool> = const { Cell::new(false) };
+pub struct Offline {
+    el: OfflineElements,
+    /// `<html>`, which gets the class `offline-ready`.
+    root: Element,
+    registered: Cell<bool>,
+    /// The user asked for the update: the next change of controller reloads the page.
+    updating: Cell<bool>,
 }
 
-/// Registers the service worker, once per page load. Without service workers (an insecure
-/// origin, some private modes) the page simply works online only.
-pub fn register() {
-    if REGISTERED.with(|r| r.replace(true)) {
-        return;
+impl Offline {
+    pub fn new(el: OfflineElements, root: Element) -> Rc<Offline> {
+        Rc::new(Offline {
+            el,
+            root,
+            registered: Cell::new(false),
+            updating: Cell::new(false),
+        })
     }
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let navigator = window.navigator();
-    if !js_sys::Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false) {
-        return;
-    }
-    let container = navigator.service_worker();
-    wasm_bindgen_futures::spawn_local(async move {
-        match JsFuture::from(container.register(WORKER_URL)).await {
-            Ok(reg) => {
-                if let Err(e) = watch(&container, reg.unchecked_into()) {
-                    warn(&e);
-                }
-            }
-            Err(e) => warn(&e),
+
+    /// Registers the service worker, once per page load. Without service workers (an insecure
+    /// origin, some private modes) the page simply works online only.
+    pub fn register(self: &Rc<Self>) {
+        if self.registered.replace(true) {
+            return;
         }
-    });
-}
-
-fn warn(e: &JsValue) {
-    web_sys::console::warn_1(&format!("offline mode is unavailable: {}", js_error(e)).into());
-}
-
-fn watch(
-    container: &ServiceWorkerContainer,
-    reg: ServiceWorkerRegistration,
-) -> Result<(), JsValue> {
-    mark_offline_ready(container);
-    // A worker taking control: the first one (the page now works offline), or the update the
-    // user asked for (reload into the new version).
-    {
-        let c = container.clone();
-        listen(
-            container.as_ref(),
-            "controllerchange",
-            move |_: web_sys::Event| {
-                if UPDATING.with(Cell::get) {
-                    if let Some(w) = web_sys::window() {
-                        let _ = w.location().reload();
-                    }
-                } else {
-                    mark_offline_ready(&c);
-                }
-            },
-        )?;
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let navigator = window.navigator();
+        if !js_sys::Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false) {
+            return;
+        }
+        let container = navigator.service_worker();
+        let this = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let registered = JsFuture::from(container.register(WORKER_URL))
+                .await
+                .and_then(|reg| this.watch(&container, reg.unchecked_into()));
+            if let Err(e) = registered {
+                warn(&format!("offline mode is unavailable: {}", js_error(&e)));
+            }
+        });
     }
-    let button: web_sys::HtmlElement = by_id("update-reload")?;
-    {
-        let reg = reg.clone();
+
+    fn watch(
+        self: &Rc<Self>,
+        container: &ServiceWorkerContainer,
+        reg: ServiceWorkerRegistration,
+    ) -> Result<(), JsValue> {
+        self.mark_offline_ready(container);
+        // A worker taking control: the first one (the page now works offline), or the update the
+        // user asked for (reload into the new version).
+        let (this, c) = (self.clone(), container.clone());
+        listen(container.as_ref(), "controllerchange", move |_: Event| {
+            if this.updating.get() {
+                reload();
+            } else {
+                this.mark_offline_ready(&c);
+            }
+        })?;
+        let (this, r) = (self.clone(), reg.clone());
         listen(
-            button.as_ref(),
+            self.el.update_reload.as_ref(),
             "click",
-            move |_: web_sys::Event| match reg.waiting() {
+            move |_: Event| match r.waiting() {
                 Some(waiting) => {
-                    UPDATING.with(|u| u.set(true));
+                    this.updating.set(true);
                     let _ = waiting.post_message(&"skip-waiting".into());
                 }
-                None => {
-                    if let Some(w) = web_sys::window() {
-                        let _ = w.location().reload();
-                    }
-                }
+                None => reload(),
             },
         )?;
-    }
-    offer_update_if_waiting(container, &reg);
-    // A newer worker may already be installing (the browser checks on every navigation), or
-    // start to later.
-    if let Some(installing) = reg.installing() {
-        follow(container, &reg, &installing)?;
-    }
-    let (c, r) = (container.clone(), reg.clone());
-    listen(reg.as_ref(), "updatefound", move |_: web_sys::Event| {
-        if let Some(installing) = r.installing() {
-            let _ = follow(&c, &r, &installing);
+        self.offer_update_if_waiting(container, &reg);
+        // A newer worker may already be installing (the browser checks on every navigation), or
+        // start to later.
+        if let Some(installing) = reg.installing() {
+            self.follow(container, &reg, &installing)?;
         }
-    })?;
-    Ok(())
-}
+        let (this, c, r) = (self.clone(), container.clone(), reg.clone());
+        listen(reg.as_ref(), "updatefound", move |_: Event| {
+            if let Some(installing) = r.installing() {
+                let _ = this.follow(&c, &r, &installing);
+            }
+        })
+    }
 
-/// Offers the update once the installing worker has finished installing.
-fn follow(
-    container: &ServiceWorkerContainer,
-    reg: &ServiceWorkerRegistration,
-    installing: &web_sys::ServiceWorker,
-) -> Result<(), JsValue> {
-    let (c, r) = (container.clone(), reg.clone());
-    listen(
-        installing.as_ref(),
-        "statechange",
-        move |_: web_sys::Event| offer_update_if_waiting(&c, &r),
-    )
-}
+    /// Offers the update once the installing worker has finished installing.
+    fn follow(
+        self: &Rc<Self>,
+        container: &ServiceWorkerContainer,
+        reg: &ServiceWorkerRegistration,
+        installing: &ServiceWorker,
+    ) -> Result<(), JsValue> {
+        let (this, c, r) = (self.clone(), container.clone(), reg.clone());
+        listen(installing.as_ref(), "statechange", move |_: Event| {
+            this.offer_update_if_waiting(&c, &r)
+        })
+    }
 
-/// A new version waits while an old one controls this page: show the banner.
-fn offer_update_if_waiting(container: &ServiceWorkerContainer, reg: &ServiceWorkerRegistration) {
-    let waiting = reg
-        .waiting()
-        .is_some_and(|w| w.state() == ServiceWorkerState::Installed);
-    if waiting && container.controller().is_some() {
-        set_hidden("update", false);
+    /// A new version waits while an old one controls this page: show the banner.
+    fn offer_update_if_waiting(
+        &self,
+        container: &ServiceWorkerContainer,
+        reg: &ServiceWorkerRegistration,
+    ) {
+        let waiting = reg
+            .waiting()
+            .is_some_and(|w| w.state() == ServiceWorkerState::Installed);
+        if waiting && container.controller().is_some() {
+            self.el.update.set_hidden(false);
+        }
+    }
+
+    fn mark_offline_ready(&self, container: &ServiceWorkerContainer) {
+        if container.controller().is_some() {
+            let _ = self.root.class_list().add_1("offline-ready");
+            self.el
+                .offline
+                .set_text_content(Some("Saved on this device: the page also works offline."));
+        }
     }
 }
 
-fn mark_offline_ready(container: &ServiceWorkerContainer) {
-    if container.controller().is_some() {
-        let _ = dom::document()
-            .document_element()
-            .map(|e| e.class_list().add_1("offline-ready"));
-        dom::set_text(
-            "offline",
-            "Saved on this device: the page also works offline.",
-        );
+fn reload() {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
     }
 }

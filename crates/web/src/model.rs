@@ -1,0 +1,115 @@
+//! The page's model: downloading and loading it (with one fresh download when a cached copy is
+//! damaged), its state, the status line with Retry, and the only way the rest of the page runs
+//! it. The one place that knows which model the pad uses. It does not know who waits for it: the
+//! page's root tells the other features when a load ends.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use digits_core::CLASSES;
+use digits_core::model::{Model, ModelError};
+
+use crate::answer::ModelStatus;
+use crate::js::{fetch_bytes, warn};
+use crate::model_file::{self, MODEL_URL};
+use crate::page::ModelElements;
+
+enum State {
+    Loading,
+    /// The model, and the ONNX bytes it was loaded from (for the check's workers).
+    Ready(Model, Rc<[u8]>),
+    Failed,
+}
+
+pub struct ModelSlot {
+    el: ModelElements,
+    state: RefCell<State>,
+}
+
+impl ModelSlot {
+    pub fn new(el: ModelElements) -> ModelSlot {
+        ModelSlot {
+            el,
+            state: RefCell::new(State::Loading),
+        }
+    }
+
+    pub fn status(&self) -> ModelStatus {
+        match &*self.state.borrow() {
+            State::Loading => ModelStatus::Loading,
+            State::Ready(..) => ModelStatus::Ready,
+            State::Failed => ModelStatus::Failed,
+        }
+    }
+
+    /// The class probabilities of `images` (28x28 each, 0..1), or `None` without a model.
+    pub fn predict(&self, images: &[f32]) -> Option<Result<Vec<[f32; CLASSES]>, ModelError>> {
+        match &*self.state.borrow() {
+            State::Ready(m, _) => Some(m.predict(images)),
+            _ => None,
+        }
+    }
+
+    /// The ONNX bytes of the loaded model, for workers that load it themselves.
+    pub fn bytes(&self) -> Option<Rc<[u8]>> {
+        match &*self.state.borrow() {
+            State::Ready(_, bytes) => Some(bytes.clone()),
+            _ => None,
+        }
+    }
+
+    /// Downloads and loads the model, showing how it goes; returns whether it is ready. `fresh`
+    /// skips every cache (Retry). A model that downloads but does not load (say, a damaged copy
+    /// in a cache) is fetched once more from the network before the page gives up and shows the
+    /// error with its Retry button.
+    pub async fn load(&self, fresh: bool) -> bool {
+        *self.state.borrow_mut() = State::Loading;
+        self.show_status("Loading the model…", false);
+        self.el.status.set_hidden(false);
+        let mut loaded = download(fresh).await;
+        if let (Err(e), false) = (&loaded, fresh) {
+            warn(&format!("model: {e}; fetching a fresh copy"));
+            loaded = download(true).await;
+        }
+        match loaded {
+            Ok((model, bytes)) => {
+                let about =
+                    model_file::about(model.meta("parameters"), model.meta("test_accuracy"));
+                self.el.about.set_text_content(Some(&about));
+                *self.state.borrow_mut() = State::Ready(model, bytes.into());
+                self.show_status("Model ready", false);
+                self.el.status.set_hidden(true);
+                true
+            }
+            Err(e) => {
+                *self.state.borrow_mut() = State::Failed;
+                warn(&format!("model: {e}"));
+                self.show_status(
+                    &format!(
+                        "The model could not be loaded: {e}. You can still draw; predictions need the model."
+                    ),
+                    true,
+                );
+                false
+            }
+        }
+    }
+
+    fn show_status(&self, text: &str, error: bool) {
+        self.el.status_text.set_text_content(Some(text));
+        let _ = self
+            .el
+            .status
+            .set_attribute("data-state", if error { "error" } else { "ok" });
+        self.el.retry.set_hidden(!error);
+    }
+}
+
+async fn download(fresh: bool) -> Result<(Model, Vec<u8>), String> {
+    match fetch_bytes(MODEL_URL, fresh).await {
+        Ok(bytes) => model_file::load(&bytes)
+            .map(|m| (m, bytes))
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(format!("could not download the model: {e}")),
+    }
+}

@@ -1,0 +1,63 @@
+//! The page's model file: where it is, and how the page, its check workers and the wasm ==
+//! native parity test all load it (the same plan everywhere). Free of browser types.
+
+use digits_core::model::{Model, ModelError};
+
+/// Where the model is, relative to the page (works under any sub-path).
+pub const MODEL_URL: &str = "model.onnx";
+
+/// Images per run of the page's model plan. tract optimizes a fixed shape better, and one image
+/// at a time is the fastest per image (live drawing is one image; the test-set check runs them
+/// one by one in workers).
+pub const MODEL_BATCH: usize = 1;
+
+/// Loads the model's ONNX bytes the way the page runs them.
+pub fn load(bytes: &[u8]) -> Result<Model, ModelError> {
+    Model::from_bytes_for_batch(bytes, MODEL_URL, MODEL_BATCH)
+}
+
+/// The line about the model under the page, from its metadata (`parameters`, `test_accuracy`).
+pub fn about(parameters: Option<&str>, test_accuracy: Option<&str>) -> String {
+    match (parameters, test_accuracy.map(str::parse::<f64>)) {
+        (Some(p), Some(Ok(a))) => format!(
+            "Model: a {p}-parameter CNN, {:.2}% on the 10,000 MNIST test digits. Trained from scratch with ndarray, run with tract in WebAssembly.",
+            100.0 * a
+        ),
+        (Some(p), _) => format!("Model: a {p}-parameter CNN, run with tract in WebAssembly."),
+        (None, _) => "Model loaded; it carries no training report.".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_model_loads_and_says_what_it_is() {
+        let bytes = include_bytes!("../../../web/assets/model.onnx");
+        let m = load(bytes).unwrap();
+        let about = about(m.meta("parameters"), m.meta("test_accuracy"));
+        assert!(
+            about.starts_with("Model: a 33482-parameter CNN, 99.56% on"),
+            "{about}"
+        );
+    }
+
+    #[test]
+    fn about_copes_with_missing_metadata() {
+        assert_eq!(
+            about(Some("12"), Some("lots")),
+            "Model: a 12-parameter CNN, run with tract in WebAssembly."
+        );
+        assert_eq!(
+            about(None, Some("0.9")),
+            "Model loaded; it carries no training report."
+        );
+    }
+
+    #[test]
+    fn a_broken_file_names_the_model() {
+        let e = load(b"nope").err().unwrap().to_string();
+        assert!(e.starts_with("model.onnx: "), "{e}");
+    }
+}

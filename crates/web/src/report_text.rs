@@ -1,0 +1,178 @@
+//! The words and tables of "How good is this model?", and which test digits a matrix cell
+//! selects. Pure: unit-tested natively; `report.rs` writes them into the page.
+
+use digits_core::metrics::Confusion;
+
+use crate::text::grouped;
+
+/// At most this many digits in the sample grid after a click on a matrix cell.
+pub const GRID_MAX: usize = 100;
+
+/// The grid's caption for the report's own samples.
+pub const DEFAULT_CAPTION: &str =
+    "Sample test digits: mistakes first (true → predicted), then correct ones";
+
+/// Where the figures come from while only the trainer's report is known.
+pub fn stored_source(c: &Confusion) -> String {
+    format!(
+        "({} of {}, from the trainer's report; this browser's own check follows)",
+        grouped(c.correct()),
+        grouped(c.total())
+    )
+}
+
+/// Where the figures come from once this browser has checked the model.
+pub fn browser_source(c: &Confusion) -> String {
+    format!(
+        "({} of {} correct, computed in this browser)",
+        grouped(c.correct()),
+        grouped(c.total())
+    )
+}
+
+/// The accuracy as the page writes it.
+pub fn accuracy(c: &Confusion) -> String {
+    format!("{:.2}%", 100.0 * c.accuracy())
+}
+
+pub fn progress(done: usize, total: usize) -> String {
+    format!(
+        "Checked {} of {} test digits…",
+        grouped(done as u64),
+        grouped(total as u64)
+    )
+}
+
+/// The line after the check: how many digits, how long, and where it ran (`how`, for example
+/// "2 workers").
+pub fn finished(total: usize, seconds: f64, how: &str) -> String {
+    format!(
+        "Checked all {} test digits in this browser in {seconds:.1} s ({how}).",
+        grouped(total as u64)
+    )
+}
+
+/// "1 worker", "2 workers".
+pub fn workers(n: usize) -> String {
+    format!("{n} worker{}", if n == 1 { "" } else { "s" })
+}
+
+/// Precision, recall and support of each digit, as an HTML table.
+pub fn per_class_table(c: &Confusion) -> String {
+    let mut s = String::from(
+        "<table><caption>Per digit</caption><thead><tr><th scope=\"col\">digit</th><th scope=\"col\">precision</th><th scope=\"col\">recall</th><th scope=\"col\">test digits</th></tr></thead><tbody>",
+    );
+    for m in c.per_class() {
+        s.push_str(&format!(
+            "<tr><th scope=\"row\">{}</th><td>{:.2}%</td><td>{:.2}%</td><td>{}</td></tr>",
+            m.digit,
+            100.0 * m.precision,
+            100.0 * m.recall,
+            grouped(m.support)
+        ));
+    }
+    s.push_str("</tbody></table>");
+    s
+}
+
+/// The test digits of one matrix cell: true digit `truth`, read as `predicted`.
+pub fn cell_indices(labels: &[u8], predictions: &[u8], truth: u8, predicted: u8) -> Vec<usize> {
+    labels
+        .iter()
+        .zip(predictions)
+        .enumerate()
+        .filter(|&(_, (&t, &p))| t == truth && p == predicted)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The grid's caption for a cell holding `count` digits (of which the grid shows at most
+/// [`GRID_MAX`]).
+pub fn cell_caption(truth: u8, predicted: u8, count: usize) -> String {
+    let what = if truth == predicted {
+        format!("{truth}s read correctly")
+    } else {
+        format!("{truth}s read as {predicted}")
+    };
+    let n = grouped(count as u64);
+    if count > GRID_MAX {
+        format!("{what}: {n} test digits (the first {GRID_MAX} shown)")
+    } else {
+        format!(
+            "{what}: {n} test digit{}",
+            if count == 1 { "" } else { "s" }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn confusion() -> Confusion {
+        let labels: Vec<u8> = (0..10_000).map(|i| (i % 10) as u8).collect();
+        let mut pred = labels.clone();
+        pred[3] = 5;
+        pred[13] = 5;
+        Confusion::from_predictions(&labels, &pred)
+    }
+
+    #[test]
+    fn sources_and_accuracy_are_written_for_people() {
+        let c = confusion();
+        assert_eq!(accuracy(&c), "99.98%");
+        assert_eq!(
+            stored_source(&c),
+            "(9,998 of 10,000, from the trainer's report; this browser's own check follows)"
+        );
+        assert_eq!(
+            browser_source(&c),
+            "(9,998 of 10,000 correct, computed in this browser)"
+        );
+        assert_eq!(
+            progress(2500, 10_000),
+            "Checked 2,500 of 10,000 test digits…"
+        );
+        assert_eq!(
+            finished(10_000, 3.64, &workers(2)),
+            "Checked all 10,000 test digits in this browser in 3.6 s (2 workers)."
+        );
+        assert_eq!(workers(1), "1 worker");
+    }
+
+    #[test]
+    fn the_table_has_a_row_per_digit() {
+        let t = per_class_table(&confusion());
+        assert_eq!(t.matches("<tr><th scope=\"row\">").count(), 10);
+        // Digit 3: 998 of 1,000 found; digit 5: 1,000 of 1,002 predicted fives are fives.
+        assert!(
+            t.contains("<th scope=\"row\">3</th><td>100.00%</td><td>99.80%</td><td>1,000</td>"),
+            "{t}"
+        );
+        assert!(
+            t.contains("<th scope=\"row\">5</th><td>99.80%</td><td>100.00%</td>"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn a_cell_selects_exactly_its_digits() {
+        let labels = [3, 3, 5, 3, 3];
+        let pred = [3, 5, 5, 5, 3];
+        assert_eq!(cell_indices(&labels, &pred, 3, 5), vec![1, 3]);
+        assert_eq!(cell_indices(&labels, &pred, 3, 3), vec![0, 4]);
+        assert_eq!(cell_indices(&labels, &pred, 9, 9), Vec::<usize>::new());
+        // A shorter prediction list (a check still running) selects only what it covers.
+        assert_eq!(cell_indices(&labels, &pred[..2], 3, 5), vec![1]);
+    }
+
+    #[test]
+    fn cell_captions_count_and_cap() {
+        assert_eq!(cell_caption(3, 5, 1), "3s read as 5: 1 test digit");
+        assert_eq!(cell_caption(3, 5, 2), "3s read as 5: 2 test digits");
+        assert_eq!(
+            cell_caption(1, 1, 1132),
+            "1s read correctly: 1,132 test digits (the first 100 shown)"
+        );
+    }
+}
