@@ -121,6 +121,17 @@ impl ModelReport {
         };
         let report: ModelReport =
             serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+        report.checked(name)
+    }
+
+    /// The report, if its figures agree (see [`ModelReport::from_json`]); for a report decoded
+    /// some other way (the page lets the browser parse the JSON).
+    pub fn checked(self, name: &str) -> Result<ModelReport, ReportError> {
+        let invalid = |reason: String| ReportError::Invalid {
+            name: name.to_string(),
+            reason,
+        };
+        let report = self;
         let m = report.test.matrix();
         if m.total() != report.test.total || m.correct() != report.test.correct {
             return Err(invalid(format!(

@@ -130,7 +130,7 @@ impl Report {
     /// browser's own check replaces them.
     async fn load_stored(self: Rc<Self>) {
         let report = match fetch_bytes(REPORT_URL, false).await {
-            Ok(bytes) => ModelReport::from_json(&bytes, REPORT_URL).map_err(|e| e.to_string()),
+            Ok(bytes) => decode_report(&bytes),
             Err(e) => Err(e),
         };
         let report = match report {
@@ -292,6 +292,16 @@ impl Report {
         });
         figure.scroll_into_view_with_scroll_into_view_options(&options);
     }
+}
+
+/// The report's JSON, parsed by the browser and decoded into the one report type.
+fn decode_report(bytes: &[u8]) -> Result<ModelReport, String> {
+    let invalid = |why: String| format!("{REPORT_URL}: not a model report: {why}");
+    let text = std::str::from_utf8(bytes).map_err(|e| invalid(e.to_string()))?;
+    let value = js_sys::JSON::parse(text).map_err(|e| invalid(crate::js::js_error(&e)))?;
+    let report: ModelReport =
+        serde_wasm_bindgen::from_value(value).map_err(|e| invalid(e.to_string()))?;
+    report.checked(REPORT_URL).map_err(|e| e.to_string())
 }
 
 /// The MNIST test set, downloaded and checked; errors are sentences for the page.

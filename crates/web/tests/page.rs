@@ -10,12 +10,19 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const INDEX: &str = include_str!("../../../index.html");
 
-/// Puts index.html's body into the test runner's document.
+/// Puts index.html's body markup into the test runner's document, in a container of its own
+/// (the runner reports through elements of its own in the body), replacing any earlier one.
 fn load_index_body() -> web_sys::Document {
     let doc = web_sys::window().unwrap().document().unwrap();
+    if let Some(old) = doc.get_element_by_id("index-body") {
+        old.remove();
+    }
     let start = INDEX.find("<body>").unwrap() + "<body>".len();
     let end = INDEX.find("</body>").unwrap();
-    doc.body().unwrap().set_inner_html(&INDEX[start..end]);
+    let container = doc.create_element("div").unwrap();
+    container.set_id("index-body");
+    container.set_inner_html(&INDEX[start..end]);
+    doc.body().unwrap().append_child(&container).unwrap();
     doc
 }
 
