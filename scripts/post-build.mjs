@@ -8,7 +8,7 @@
 //    (trunk's module loader is inline; its text depends on the hashed file names and the public
 //    URL, so its hash can only be taken here).
 // 3. eval-worker.js: the template web/eval-worker.js with the wasm-bindgen module's file name
-//    (hashed by trunk), for the page's parallel check of the test set.
+//    (hashed by trunk): the relay that boots the module in the page's check workers.
 // 4. sw.js: the service worker template web/sw.js with this build's file list and version
 //    (a hash of every file of the site), so a new deploy replaces the old cache cleanly.
 //
@@ -36,11 +36,10 @@ if (!fs.existsSync(indexPath)) fail(`${indexPath} does not exist`);
 let html = fs.readFileSync(indexPath, 'utf8');
 if (html.includes('http-equiv="Content-Security-Policy"')) fail(`${indexPath} already has a CSP`);
 
-// The wasm module, xz-compressed: GitHub Pages serves gzip only, and xz makes the module a third
-// smaller (7.4 MB -> 1.27 MB, against 1.90 MB gzipped). The page fetches the .xz with its SRI
-// hash and decompresses it as it streams in (web/vendor/xz-decompress: xz-embedded in wasm,
-// about 0.25 s for the whole module on this machine) straight into WebAssembly's streaming
-// compiler. Trunk's preload link for the raw module goes: it would download the module a second
+// The wasm module, xz-compressed: GitHub Pages serves gzip only, and xz makes the module about a
+// third smaller than gzip does (figures in docs/performance.md). The page fetches the .xz with
+// its SRI hash and decompresses it as it streams in (web/vendor/xz-decompress: xz-embedded in
+// wasm) straight into WebAssembly's streaming compiler. Trunk's preload link for the raw module goes: it would download the module a second
 // time (a preload does not carry integrity to the fetch that uses it).
 const loader = html.match(/module_or_path: '([^']+\.wasm)'/);
 if (!loader) fail(`${indexPath}: trunk's loader no longer names the wasm module as expected`);

@@ -116,3 +116,64 @@ test('without module workers the main thread checks in slices, and drawing stays
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('a damaged report is a visible line, and the browser still checks the model', async () => {
+  // Valid JSON, but its figures disagree: the matrix holds 10,000 digits, the report says 9,999.
+  const damaged = Buffer.from(JSON.stringify({ ...REPORT, total: REPORT.total - 1 }));
+  const server = await startServer({ replace: { 'model.report.json': damaged } });
+  const context = await env.browser.newContext(DESKTOP);
+  const errors = await watch(context, server);
+  const page = await context.newPage();
+  await page.goto(server.url);
+  await page.waitForSelector('html.model-ready');
+  await page.waitForFunction(() => /could not be read/.test(document.querySelector('#accuracy-source').textContent));
+  await page.locator('#report').scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => document.querySelector('#accuracy').dataset.value !== '', null, { timeout: 60000 });
+  assert.equal(Number(await page.locator('#accuracy').getAttribute('data-value')), REPORT.accuracy);
+  assert.equal((await cells(page)).length, 100);
+  assert.deepEqual(errors, []);
+  await context.close();
+  await server.close();
+});
+
+test('without the model the report says why the check waits, and Retry starts it', async () => {
+  const server = await startServer({ block: ['model.onnx'] });
+  const context = await env.browser.newContext(DESKTOP);
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await page.goto(server.url);
+  await page.waitForSelector('#status[data-state="error"]');
+  await page.locator('#report').scrollIntoViewIfNeeded();
+  assert.match(await page.locator('#eval-status').textContent(), /needs the model/);
+  server.options.block = [];
+  await page.click('#retry');
+  await page.waitForSelector('html.model-ready');
+  await page.locator('#report').scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => document.querySelector('#accuracy').dataset.value !== '', null, { timeout: 60000 });
+  assert.equal(Number(await page.locator('#accuracy').getAttribute('data-value')), REPORT.accuracy);
+  assert.deepEqual(pageErrors, []);
+  await context.close();
+  await server.close();
+});
+
+test('a worker that fails hands the check to the main thread, with no unhandled errors', async () => {
+  // Every check worker answers that it failed (as one that runs out of memory would).
+  const failing = Buffer.from("self.onmessage = () => self.postMessage({ type: 'failed', message: 'no memory left' });\n");
+  const server = await startServer({ replace: { 'eval-worker.js': failing } });
+  const context = await env.browser.newContext(DESKTOP);
+  const errors = await watch(context, server);
+  const page = await context.newPage();
+  const warnings = [];
+  page.on('console', (m) => { if (m.type() === 'warning') warnings.push(m.text()); });
+  await page.goto(server.url);
+  await page.waitForSelector('html.model-ready');
+  await page.locator('#report').scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => document.querySelector('#accuracy').dataset.value !== '', null, { timeout: 120000 });
+  assert.equal(Number(await page.locator('#accuracy').getAttribute('data-value')), REPORT.accuracy);
+  assert.match(await page.locator('#eval-status').textContent(), /\(main thread\)/);
+  assert.ok(warnings.some((w) => /workers failed \(no memory left\)/.test(w)), warnings.join('\n'));
+  assert.deepEqual(errors, []);
+  await context.close();
+  await server.close();
+});

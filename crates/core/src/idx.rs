@@ -10,11 +10,11 @@ use std::io::Read;
 use crate::CLASSES;
 
 /// Magic number of an unsigned-byte IDX file with three dimensions (images).
-pub const IMAGES_MAGIC: u32 = 0x0000_0803;
+const IMAGES_MAGIC: u32 = 0x0000_0803;
 /// Magic number of an unsigned-byte IDX file with one dimension (labels).
-pub const LABELS_MAGIC: u32 = 0x0000_0801;
+const LABELS_MAGIC: u32 = 0x0000_0801;
 /// Refuse to inflate a gzip member to more than this (the MNIST training images are 47 MB).
-pub const MAX_DECOMPRESSED: u64 = 1 << 30;
+const MAX_DECOMPRESSED: u64 = 1 << 30;
 
 /// What went wrong reading an IDX file. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +113,7 @@ impl Labelled {
 }
 
 /// Inflates `bytes` if they start with the gzip magic, else returns them as they are.
-pub fn maybe_gunzip(bytes: &[u8], file: &str) -> Result<Vec<u8>, IdxError> {
+fn maybe_gunzip(bytes: &[u8], file: &str) -> Result<Vec<u8>, IdxError> {
     if bytes.len() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(bytes)
@@ -192,7 +192,7 @@ fn parse_header<'a>(
 
 /// Parses an IDX image file (raw or gzip). `file` names it in errors.
 /// Images must be `side x side` (28 for MNIST).
-pub fn parse_images(bytes: &[u8], file: &str, side: usize) -> Result<Images, IdxError> {
+fn parse_images(bytes: &[u8], file: &str, side: usize) -> Result<Images, IdxError> {
     let bytes = maybe_gunzip(bytes, file)?;
     let (shape, data) = parse_header(&bytes, file, IMAGES_MAGIC, "unsigned-byte images, 3 dims")?;
     let (count, rows, cols) = (shape[0], shape[1], shape[2]);
@@ -213,7 +213,7 @@ pub fn parse_images(bytes: &[u8], file: &str, side: usize) -> Result<Images, Idx
 }
 
 /// Parses an IDX label file (raw or gzip); every label must be below `classes`.
-pub fn parse_labels(bytes: &[u8], file: &str, classes: usize) -> Result<Vec<u8>, IdxError> {
+fn parse_labels(bytes: &[u8], file: &str, classes: usize) -> Result<Vec<u8>, IdxError> {
     let bytes = maybe_gunzip(bytes, file)?;
     let (_, data) = parse_header(&bytes, file, LABELS_MAGIC, "unsigned-byte labels, 1 dim")?;
     if let Some(index) = data.iter().position(|&l| l as usize >= classes) {

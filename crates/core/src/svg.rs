@@ -6,7 +6,7 @@ use std::fmt::Write;
 use crate::{CLASSES, SIDE};
 
 /// Escapes text for XML content and attribute values.
-pub fn escape(s: &str) -> String {
+fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -128,7 +128,7 @@ fn share_at(position: f64) -> f64 {
 
 /// Colour of a share 0..=1 on a sequential, colour-blind-safe scale (light yellow to dark
 /// blue, after cividis), on the log axis of [`log_position`].
-pub fn share_colour(share: f64) -> String {
+fn share_colour(share: f64) -> String {
     const STOPS: [(f64, [u8; 3]); 5] = [
         (0.0, [0xfd, 0xf6, 0xd8]),
         (0.25, [0xf2, 0xd7, 0x6a]),

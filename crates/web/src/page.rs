@@ -114,11 +114,6 @@ impl Page {
         .flatten()
         .copied()
     }
-
-    /// Adds a class to `<html>`.
-    pub fn mark(&self, class: &str) {
-        let _ = self.root.class_list().add_1(class);
-    }
 }
 
 /// The element with `id`, as a `T`.
