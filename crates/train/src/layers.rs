@@ -1,7 +1,7 @@
 //! Forward and backward kernels of every layer, on flat NCHW slices.
 //!
 //! Matrix products go through ndarray's `general_mat_mul`. Nothing here allocates: callers pass
-//! every buffer (see [`crate::net::Workspace`]). `n` is the number of images in the batch.
+//! every buffer (the network's `Workspace` owns them). `n` is the number of images in the batch.
 
 #![allow(clippy::too_many_arguments)]
 
