@@ -7,7 +7,8 @@
 
 use std::io::Read;
 
-use crate::CLASSES;
+use crate::model::{to_input, to_input_into};
+use crate::{CLASSES, PIXELS, SIDE};
 
 /// Magic number of an unsigned-byte IDX file with three dimensions (images).
 const IMAGES_MAGIC: u32 = 0x0000_0803;
@@ -25,6 +26,17 @@ pub enum IdxError {
         #[source]
         source: std::io::Error,
     },
+    #[cfg(not(target_arch = "wasm32"))]
+    #[error("{file}: {source}")]
+    File {
+        file: String,
+        #[source]
+        source: crate::files::FileError,
+    },
+    #[error(
+        "{dir}: no such directory (the data set should be there; scripts/fetch-mnist.sh puts MNIST in data/mnist)"
+    )]
+    NoDir { dir: String },
     #[error("{file}: not valid gzip data: {reason}")]
     Gzip { file: String, reason: String },
     #[error("{file}: file is {len} bytes, too short for an IDX header (expected at least {need})")]
@@ -103,12 +115,59 @@ pub struct Labelled {
     pub labels: Vec<u8>,
 }
 
+impl Default for Labelled {
+    /// No images (of MNIST's size).
+    fn default() -> Labelled {
+        Labelled {
+            images: Images {
+                count: 0,
+                rows: SIDE,
+                cols: SIDE,
+                pixels: Vec::new(),
+            },
+            labels: Vec::new(),
+        }
+    }
+}
+
 impl Labelled {
     pub fn len(&self) -> usize {
         self.labels.len()
     }
+
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
+    }
+
+    /// Images `range` (and their labels) as a set of their own.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Labelled {
+        let n = self.images.rows * self.images.cols;
+        Labelled {
+            images: Images {
+                count: range.len(),
+                rows: self.images.rows,
+                cols: self.images.cols,
+                pixels: self.images.pixels[range.start * n..range.end * n].to_vec(),
+            },
+            labels: self.labels[range].to_vec(),
+        }
+    }
+
+    /// Image `i` on the model's input scale (0.0 = paper, 1.0 = ink).
+    pub fn input(&self, i: usize) -> Vec<f32> {
+        to_input(self.images.image(i))
+    }
+
+    /// Writes image `i` on the model's input scale into `out` (one image long).
+    pub fn input_into(&self, i: usize, out: &mut [f32]) {
+        to_input_into(self.images.image(i), out);
+    }
+
+    /// Every image on the model's input scale, one after the other ([`PIXELS`] values each for
+    /// MNIST).
+    pub fn inputs(&self) -> Vec<f32> {
+        debug_assert_eq!(self.images.rows * self.images.cols, PIXELS);
+        to_input(&self.images.pixels)
     }
 }
 
@@ -269,6 +328,11 @@ mod fs {
 
     /// Finds `name` or `name.gz` in `dir`.
     pub fn find(dir: &Path, name: &str) -> Result<PathBuf, IdxError> {
+        if !dir.is_dir() {
+            return Err(IdxError::NoDir {
+                dir: dir.display().to_string(),
+            });
+        }
         for candidate in [dir.join(name), dir.join(format!("{name}.gz"))] {
             if candidate.is_file() {
                 return Ok(candidate);
@@ -281,7 +345,8 @@ mod fs {
     }
 
     fn read(path: &Path) -> Result<Vec<u8>, IdxError> {
-        std::fs::read(path).map_err(|source| IdxError::Io {
+        // A raw file larger than what a gzip file may inflate to is refused the same way.
+        crate::files::read_regular(path, MAX_DECOMPRESSED).map_err(|source| IdxError::File {
             file: path.display().to_string(),
             source,
         })

@@ -1,6 +1,8 @@
 //! `digits-core`: the code the trainer (native) and the page (wasm32) share.
 //!
 //! * [`idx`]: reading MNIST-format IDX files (raw or gzip), with errors that name the file.
+//! * `files` (native only): reading a file named on the command line, regular files only and
+//!   never past a limit.
 //! * [`preprocess`]: strokes or a picture -> the 28x28 MNIST-style image the model reads.
 //! * [`model`]: loading an exported ONNX model with tract and running a batch of 28x28 images.
 //! * [`metrics`]: accuracy, confusion matrix, per-class precision and recall.
@@ -11,6 +13,8 @@
 //! The wasm32 build has no file system access, threads or clocks: everything here works on
 //! byte slices, and the path-based helpers exist only on native targets.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod files;
 pub mod idx;
 pub mod metrics;
 pub mod model;

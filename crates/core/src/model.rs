@@ -190,7 +190,17 @@ impl Model {
 
 /// Converts bytes 0..=255 to the model's 0.0..=1.0 input scale.
 pub fn to_input(pixels: &[u8]) -> Vec<f32> {
-    pixels.iter().map(|&p| p as f32 / 255.0).collect()
+    let mut out = vec![0.0; pixels.len()];
+    to_input_into(pixels, &mut out);
+    out
+}
+
+/// [`to_input`] into a buffer of the same length.
+pub fn to_input_into(pixels: &[u8], out: &mut [f32]) {
+    debug_assert_eq!(pixels.len(), out.len());
+    for (o, &p) in out.iter_mut().zip(pixels) {
+        *o = p as f32 / 255.0;
+    }
 }
 
 #[cfg(test)]

@@ -5,9 +5,10 @@
 //! the pixel values, and the benchmark needs no data set.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use digits_core::idx::{Images, Labelled};
 use digits_core::model::Model;
+use digits_core::{CLASSES, PIXELS, SIDE};
 use digits_train::augment::Augment;
-use digits_train::data::Dataset;
 use digits_train::export;
 use digits_train::net::Network;
 use digits_train::optim::{Optimizer, OptimizerKind};
@@ -16,13 +17,24 @@ use digits_train::train::Engine;
 
 const BATCH: usize = 128;
 
-fn synthetic(n: usize) -> Dataset {
+fn synthetic(n: usize) -> Labelled {
     let mut r = Rng::new(1);
-    Dataset {
-        images: (0..n * 784)
-            .map(|_| if r.uniform() < 0.2 { r.uniform() } else { 0.0 })
-            .collect(),
-        labels: (0..n).map(|i| (i % 10) as u8).collect(),
+    Labelled {
+        images: Images {
+            count: n,
+            rows: SIDE,
+            cols: SIDE,
+            pixels: (0..n * PIXELS)
+                .map(|_| {
+                    if r.uniform() < 0.2 {
+                        (r.uniform() * 255.0) as u8
+                    } else {
+                        0
+                    }
+                })
+                .collect(),
+        },
+        labels: (0..n).map(|i| (i % CLASSES) as u8).collect(),
     }
 }
 
@@ -76,11 +88,13 @@ fn inference(c: &mut Criterion) {
     let data = synthetic(100);
     let mut group = c.benchmark_group("tract_inference");
     group.bench_function("batch_1", |b| {
-        b.iter(|| model.predict(data.image(0)).unwrap())
+        let one = data.input(0);
+        b.iter(|| model.predict(&one).unwrap())
     });
     group.throughput(Throughput::Elements(100));
     group.bench_function("batch_100", |b| {
-        b.iter(|| model.predict(&data.images).unwrap())
+        let all = data.inputs();
+        b.iter(|| model.predict(&all).unwrap())
     });
     group.finish();
 }

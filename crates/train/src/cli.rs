@@ -4,20 +4,39 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use digits_core::idx::Split;
+use digits_core::idx::{self, Labelled, Split};
 use digits_core::metrics::Confusion;
 use digits_core::model::Model;
 use digits_core::report::{Evaluation, ModelReport, pick_samples};
 
 use crate::augment::Augment;
-use crate::data::Dataset;
 use crate::export;
 use crate::optim::{OptimizerKind, Schedule};
 use crate::train::{self, TrainConfig};
 
-/// Where the page's model lives; `digits eval` uses it by default.
+/// Where the page's model lives; `digits eval` and `digits predict` use it by default.
 pub const SHIPPED_MODEL: &str = "web/assets/model.onnx";
 pub const DEFAULT_DATA: &str = "data/mnist";
+/// A larger model file is refused rather than read.
+pub const MAX_MODEL_BYTES: u64 = 64 << 20;
+
+/// A default path (relative to the repository's root) as given, if it exists from the current
+/// directory, else in the workspace this binary was built from; an error says where it looked.
+fn resolve_default(path: &Path, default: &str, what: &str, flag: &str) -> Result<PathBuf> {
+    if path != Path::new(default) || path.exists() {
+        return Ok(path.to_path_buf());
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let built = root.join(default);
+    if built.exists() {
+        return Ok(built);
+    }
+    let here = std::env::current_dir().map_or_else(|_| ".".into(), |d| d.display().to_string());
+    anyhow::bail!(
+        "no {what} at {default}: looked in {here} and in {}; name one with {flag}",
+        root.display()
+    )
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -145,14 +164,53 @@ fn command_line() -> String {
 
 /// Loads a model file for `digits eval` and friends.
 pub fn load_model(path: &Path) -> Result<Model> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("{}: cannot read model", path.display()))?;
+    let bytes = digits_core::files::read_regular(path, MAX_MODEL_BYTES)
+        .with_context(|| format!("{}: cannot read the model", path.display()))?;
     Ok(Model::from_bytes(&bytes, &path.display().to_string())?)
 }
 
+/// Refuses an `--out` that cannot be written (a directory, a path under a file, no permission)
+/// before the run spends minutes training: creates its directory and a scratch file beside it.
+fn check_writable(out: &Path) -> Result<()> {
+    anyhow::ensure!(
+        !out.is_dir(),
+        "--out {}: is a directory; name the model file, like {}/model.onnx",
+        out.display(),
+        out.display()
+    );
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--out {}: cannot create {}", out.display(), dir.display()))?;
+    }
+    let probe = partial(out);
+    std::fs::write(&probe, b"")
+        .with_context(|| format!("--out {}: cannot write there", out.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Where `path` is written before it is renamed into place.
+fn partial(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    path.with_file_name(name)
+}
+
+/// Writes `bytes` to `path` whole or not at all (a scratch file renamed into place), so a
+/// failed or interrupted run never leaves a half-written model or report.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = partial(path);
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .with_context(|| format!("{}: cannot write", path.display()))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+}
+
 /// Classifies `data` with a loaded model; returns the predictions.
-pub fn classify(model: &Model, data: &Dataset) -> Result<Vec<u8>> {
-    Ok(model.classify(&data.images, 500)?)
+pub fn classify(model: &Model, data: &Labelled) -> Result<Vec<u8>> {
+    Ok(model.classify(&data.inputs(), 500)?)
 }
 
 fn train_cmd(a: TrainArgs) -> Result<()> {
@@ -160,22 +218,9 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     anyhow::ensure!(threads >= 1, "--threads must be at least 1");
-    // Fail on a bad spec before loading the data takes time.
+    // Fail on a bad spec, bad settings or an unwritable --out before loading the data takes
+    // time, and long before training does.
     let probe = crate::net::Network::new(&a.arch, a.seed)?;
-    let mut all = Dataset::load(&a.data, Split::Train)?;
-    if let Some(limit) = a.limit {
-        anyhow::ensure!(limit >= 1, "--limit must be at least 1");
-        all = all.slice(0..limit.min(all.len()));
-    }
-    anyhow::ensure!(
-        a.val < all.len(),
-        "--val {} leaves no training images out of {}",
-        a.val,
-        all.len()
-    );
-    let cut = all.len() - a.val;
-    let (train_set, val_set) = (all.slice(0..cut), all.slice(cut..all.len()));
-    let test = Dataset::load(&a.data, Split::Test)?;
     let cfg = TrainConfig {
         arch: a.arch.clone(),
         epochs: a.epochs,
@@ -197,6 +242,23 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         },
         progress: true,
     };
+    cfg.check()?;
+    check_writable(&a.out)?;
+    let data = resolve_default(&a.data, DEFAULT_DATA, "data set", "--data")?;
+    let mut all = idx::load_split(&data, Split::Train)?;
+    if let Some(limit) = a.limit {
+        anyhow::ensure!(limit >= 1, "--limit must be at least 1");
+        all = all.slice(0..limit.min(all.len()));
+    }
+    anyhow::ensure!(
+        a.val < all.len(),
+        "--val {} leaves no training images out of {}",
+        a.val,
+        all.len()
+    );
+    let cut = all.len() - a.val;
+    let (train_set, val_set) = (all.slice(0..cut), all.slice(cut..all.len()));
+    let test = idx::load_split(&data, Split::Test)?;
     eprintln!(
         "training {} ({} parameters) on {} images ({} held out), {} threads",
         cfg.arch,
@@ -231,11 +293,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         format!("{:.4}", confusion.accuracy()),
     ));
     let bytes = export::to_onnx(&trained.net, &meta);
-    if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("{}: cannot create", dir.display()))?;
-    }
-    std::fs::write(&a.out, &bytes).with_context(|| format!("{}: cannot write", a.out.display()))?;
+    write_atomically(&a.out, &bytes)?;
     let report = ModelReport {
         dataset,
         command,
@@ -256,8 +314,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         samples: pick_samples(&test.labels, &predicted, 100),
     };
     let rp = report_path(&a.out);
-    std::fs::write(&rp, report.to_json())
-        .with_context(|| format!("{}: cannot write", rp.display()))?;
+    write_atomically(&rp, report.to_json().as_bytes())?;
     eprintln!(
         "wrote {} ({} bytes) and {}: test accuracy {:.2}% ({}/{}) in {:.1} s",
         a.out.display(),
@@ -272,12 +329,19 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
 }
 
 fn eval_cmd(a: EvalArgs) -> Result<()> {
-    let model = load_model(&a.model)?;
-    let test = Dataset::load(&a.data, Split::Test)?;
+    let model_path = resolve_default(&a.model, SHIPPED_MODEL, "model", "--model")?;
+    let model = load_model(&model_path)?;
+    let data = resolve_default(&a.data, DEFAULT_DATA, "data set", "--data")?;
+    let test = idx::load_split(&data, Split::Test)?;
+    anyhow::ensure!(
+        !test.is_empty(),
+        "{}: the test set has no images, so there is nothing to evaluate",
+        data.display()
+    );
     let predicted = classify(&model, &test)?;
     let confusion = Confusion::from_predictions(&test.labels, &predicted);
     if let Some(dir) = &a.svg {
-        write_svgs(dir, &a.model, &test, &predicted, &confusion)?;
+        write_svgs(dir, &model_path, &test, &predicted, &confusion)?;
     }
     if a.json {
         let mut v = serde_json::to_value(Evaluation::from_confusion(&confusion))?;
@@ -292,7 +356,12 @@ fn eval_cmd(a: EvalArgs) -> Result<()> {
 }
 
 fn predict_cmd(a: PredictArgs) -> Result<()> {
-    let model = load_model(&a.model)?;
+    let model = load_model(&resolve_default(
+        &a.model,
+        SHIPPED_MODEL,
+        "model",
+        "--model",
+    )?)?;
     let mut failed = 0;
     for path in &a.images {
         let name = path.display().to_string();
@@ -330,7 +399,7 @@ fn predict_cmd(a: PredictArgs) -> Result<()> {
 
 /// The sample indices of the model's report (beside it), or a fresh pick if it has none or it
 /// cannot be read (said on stderr).
-fn sample_indices(model: &Path, test: &Dataset, predicted: &[u8]) -> Vec<usize> {
+fn sample_indices(model: &Path, test: &Labelled, predicted: &[u8]) -> Vec<usize> {
     let path = report_path(model);
     let name = path.display().to_string();
     let from_report = match std::fs::read(&path) {
@@ -360,7 +429,7 @@ fn sample_indices(model: &Path, test: &Dataset, predicted: &[u8]) -> Vec<usize> 
 fn write_svgs(
     dir: &Path,
     model: &Path,
-    test: &Dataset,
+    test: &Labelled,
     predicted: &[u8],
     confusion: &Confusion,
 ) -> Result<()> {
@@ -369,11 +438,14 @@ fn write_svgs(
     let cm = dir.join("confusion-matrix.svg");
     std::fs::write(&cm, svg::confusion_matrix(&confusion.counts))
         .with_context(|| format!("{}: cannot write", cm.display()))?;
-    let samples: Vec<svg::Sample<'_>> = sample_indices(model, test, predicted)
-        .into_iter()
-        .map(|i| svg::Sample {
+    let indices = sample_indices(model, test, predicted);
+    let pixels: Vec<Vec<f32>> = indices.iter().map(|&i| test.input(i)).collect();
+    let samples: Vec<svg::Sample<'_>> = indices
+        .iter()
+        .zip(&pixels)
+        .map(|(&i, px)| svg::Sample {
             index: i,
-            pixels: test.image(i),
+            pixels: px,
             truth: test.labels[i],
             predicted: predicted[i],
         })

@@ -462,7 +462,9 @@ pub fn softmax_cross_entropy(
         for (j, pj) in p.iter_mut().enumerate() {
             let t = off + if j == label { 1.0 - smoothing } else { 0.0 };
             if t > 0.0 {
-                loss -= (t as f64) * (pj.max(1e-30) as f64).ln();
+                // NaN stays NaN (f32::max would turn it into 1e-30 and hide a diverged run).
+                let p = if pj.is_nan() { f32::NAN } else { pj.max(1e-30) };
+                loss -= (t as f64) * (p as f64).ln();
             }
             *pj = scale * (*pj - t);
         }

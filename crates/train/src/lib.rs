@@ -1,12 +1,11 @@
 //! `digits-train`: a convolutional network trainer written on ndarray, and its ONNX export.
 //!
-//! Data flows one way: IDX files ([`data`]) -> [`train`] (layers in [`layers`], network in
+//! Data flows one way: IDX files (`digits_core::idx`) -> [`train`] (layers in [`layers`], network in
 //! [`net`], optimizers in [`optim`], augmentation in [`augment`]) -> [`export`] (ONNX) -> the
 //! report beside the model (`digits_core::report`, written by [`cli`]).
 
 pub mod augment;
 pub mod cli;
-pub mod data;
 pub mod export;
 pub mod layers;
 pub mod net;

@@ -79,12 +79,9 @@ impl Network {
         let mut layers = Vec::with_capacity(parsed.len());
         let (mut p, mut s) = (0, 0);
         for (op, input, output) in parsed {
-            let (param_len, state_len) = match op {
-                Op::Conv { cout, k, .. } => (cout * input.c * k * k + cout, 0),
-                Op::Linear { dout } => (dout * input.c + dout, 0),
-                Op::BatchNorm => (2 * input.c, 2 * input.c),
-                _ => (0, 0),
-            };
+            // The parser has checked that every count fits.
+            let param_len = spec::param_len(op, input).expect("checked by spec::parse");
+            let state_len = if op == Op::BatchNorm { 2 * input.c } else { 0 };
             layers.push(Layer {
                 op,
                 input,
@@ -265,6 +262,28 @@ impl Workspace {
         }
     }
 
+    /// Bytes [`Workspace::new`] allocates for `net` and `cap` images, computed without
+    /// allocating (saturating: an absurd network gives `usize::MAX`, never an overflow).
+    pub fn bytes(net: &Network, cap: usize) -> usize {
+        let mut values = cap.saturating_mul(PIXELS);
+        let mut col = 0usize;
+        for l in &net.layers {
+            let out = cap.saturating_mul(l.output.size());
+            values = values.saturating_add(out);
+            match l.op {
+                Op::MaxPool { .. } | Op::Dropout { .. } => values = values.saturating_add(out),
+                Op::BatchNorm => values = values.saturating_add(out).saturating_add(3 * l.input.c),
+                Op::Conv { .. } => col = col.max(l.conv_geom().col_len()),
+                _ => {}
+            }
+        }
+        values = values
+            .saturating_add(col)
+            .saturating_add(cap.saturating_mul(net.max_act()).saturating_mul(2))
+            .saturating_add(net.params.len());
+        values.saturating_mul(4).saturating_add(cap)
+    }
+
     pub fn capacity(&self) -> usize {
         self.cap
     }
@@ -409,8 +428,50 @@ impl Workspace {
 }
 
 #[cfg(test)]
+impl Workspace {
+    /// What this workspace holds, in bytes (to check [`Workspace::bytes`]).
+    fn allocated_bytes(&self) -> usize {
+        let f32s: usize = self.acts.iter().map(Vec::len).sum::<usize>()
+            + self
+                .caches
+                .iter()
+                .map(|c| match c {
+                    Cache::None => 0,
+                    Cache::Pool(v) => v.len(),
+                    Cache::Dropout(v) => v.len(),
+                    Cache::Bn {
+                        xhat,
+                        invstd,
+                        mean,
+                        var,
+                    } => xhat.len() + invstd.len() + mean.len() + var.len(),
+                })
+                .sum::<usize>()
+            + self.col.len()
+            + self.dbuf.iter().map(Vec::len).sum::<usize>()
+            + self.grads.len();
+        4 * f32s + self.labels.len()
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_memory_estimate_is_what_a_workspace_allocates() {
+        for arch in [
+            crate::DEFAULT_ARCH,
+            crate::PYTORCH_ARCH,
+            "conv8k3,bn,relu,maxpool2,drop0.1,conv10k1,gap",
+        ] {
+            let net = Network::new(arch, 1).unwrap();
+            for cap in [1, 32] {
+                let ws = Workspace::new(&net, cap);
+                assert_eq!(Workspace::bytes(&net, cap), ws.allocated_bytes(), "{arch}");
+            }
+        }
+    }
 
     fn batch(ws: &mut Workspace, n: usize, seed: u64) {
         let mut r = Rng::new(seed);

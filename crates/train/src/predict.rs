@@ -54,14 +54,7 @@ pub fn decode(bytes: &[u8]) -> Result<image::DynamicImage> {
 
 /// Class probabilities for the digit in an image file; `None` if the picture is blank.
 pub fn predict_file(model: &Model, path: &Path) -> Result<Option<[f32; CLASSES]>> {
-    let len = std::fs::metadata(path)
-        .context("cannot read the file")?
-        .len();
-    anyhow::ensure!(
-        len <= MAX_FILE_BYTES,
-        "file is {len} bytes, more than {MAX_FILE_BYTES}"
-    );
-    let bytes = std::fs::read(path).context("cannot read the file")?;
+    let bytes = digits_core::files::read_regular(path, MAX_FILE_BYTES)?;
     let img = decode(&bytes)?;
     let (w, h, luma) = luminance(&img);
     let Some(input) = to_mnist(&Ink::from_luma(w, h, &luma)) else {

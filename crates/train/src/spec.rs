@@ -15,10 +15,24 @@
 //!
 //! The input is one 28x28 channel; the last layer must produce 10 values (the logits; softmax
 //! is part of the loss while training and of the exported graph).
+//!
+//! Every size is checked before anything is allocated: a spec past the limits below is an error
+//! that says which limit and by how much, never an overflow, a panic or gigabytes of memory.
 
 use std::fmt;
 
 use digits_core::{CLASSES, SIDE};
+
+/// The most layers a spec may have.
+pub const MAX_LAYERS: usize = 100;
+/// The most channels of a convolution or outputs of a fully connected layer.
+pub const MAX_WIDTH: usize = 4096;
+/// The most trainable parameters of a network (40 MB of weights; training keeps about four
+/// copies: weights, gradients and AdamW's two moments).
+pub const MAX_PARAMETERS: usize = 10_000_000;
+/// The most activation values one image makes across all layers: what each image of a batch
+/// needs in the training workspaces (a few times this many bytes per image).
+pub const MAX_ACTIVATIONS: usize = 1_000_000;
 
 /// A per-image activation shape: channels x height x width (features are `c x 1 x 1`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +92,27 @@ pub enum SpecError {
         "--arch: the network ends with {found} outputs, expected {CLASSES} (end with fc{CLASSES}, or conv{CLASSES}k1 and gap)"
     )]
     Outputs { found: String },
+    #[error("--arch: the network is too large: {0}")]
+    TooLarge(String),
+}
+
+/// Trainable parameters of `op` on an input of shape `input`, or `None` if the count does not
+/// fit in a `usize`.
+pub fn param_len(op: Op, input: Shape) -> Option<usize> {
+    match op {
+        Op::Conv { cout, k, .. } => cout
+            .checked_mul(input.c)?
+            .checked_mul(k.checked_mul(k)?)?
+            .checked_add(cout),
+        Op::Linear { dout } => dout.checked_mul(input.c)?.checked_add(dout),
+        Op::BatchNorm => input.c.checked_mul(2),
+        _ => Some(0),
+    }
+}
+
+/// `c x h x w` values, or `None` if that does not fit in a `usize`.
+fn checked_size(c: usize, h: usize, w: usize) -> Option<usize> {
+    c.checked_mul(h)?.checked_mul(w)
 }
 
 fn number<T: std::str::FromStr>(s: &str) -> Option<T> {
@@ -120,10 +155,17 @@ fn parse_token(t: &str) -> Option<Op> {
 
 /// Parses `spec` and infers every layer's input and output shape from a 1x28x28 input.
 pub fn parse(spec: &str) -> Result<Vec<(Op, Shape, Shape)>, SpecError> {
-    let tokens: Vec<&str> = spec.split(',').map(str::trim).collect();
     if spec.trim().is_empty() {
         return Err(SpecError::Empty);
     }
+    let layers = spec.split(',').count();
+    if layers > MAX_LAYERS {
+        return Err(SpecError::TooLarge(format!(
+            "{layers} layers, at most {MAX_LAYERS}"
+        )));
+    }
+    let tokens: Vec<&str> = spec.split(',').map(str::trim).collect();
+    let (mut params, mut activations) = (0usize, SIDE * SIDE);
     let mut shape = Shape::new(1, SIDE, SIDE);
     let mut flat = false;
     let mut out = Vec::with_capacity(tokens.len());
@@ -150,11 +192,20 @@ pub fn parse(spec: &str) -> Result<Vec<(Op, Shape, Shape)>, SpecError> {
                         "channels and kernel size must be at least 1".into(),
                     ));
                 }
+                if cout > MAX_WIDTH {
+                    return Err(invalid(format!("{cout} channels; at most {MAX_WIDTH}")));
+                }
+                if k > shape.h.max(shape.w) {
+                    return Err(invalid(format!(
+                        "kernel {k} is larger than the {shape} input"
+                    )));
+                }
                 if pad >= k {
                     return Err(invalid(format!(
                         "padding {pad} must be smaller than the kernel {k}"
                     )));
                 }
+                // k and pad are now at most the input's side, so these cannot overflow.
                 let (h, w) = (shape.h + 2 * pad, shape.w + 2 * pad);
                 if k > h || k > w {
                     return Err(invalid(format!(
@@ -201,10 +252,35 @@ pub fn parse(spec: &str) -> Result<Vec<(Op, Shape, Shape)>, SpecError> {
                 if dout == 0 {
                     return Err(invalid("needs at least 1 output".into()));
                 }
+                if dout > MAX_WIDTH {
+                    return Err(invalid(format!("{dout} outputs; at most {MAX_WIDTH}")));
+                }
                 Shape::new(dout, 1, 1)
             }
             Op::BatchNorm | Op::Relu => shape,
         };
+        let too_large = |what: &str| {
+            SpecError::TooLarge(format!(
+                "layer {index} `{token}` takes the network past {what}"
+            ))
+        };
+        let layer_params = param_len(op, shape).ok_or_else(|| too_large("any size"))?;
+        params = params
+            .checked_add(layer_params)
+            .filter(|&p| p <= MAX_PARAMETERS)
+            .ok_or_else(|| {
+                SpecError::TooLarge(format!(
+                    "layer {index} `{token}` alone has {layer_params} parameters; the whole network may have at most {MAX_PARAMETERS}"
+                ))
+            })?;
+        activations = checked_size(next.c, next.h, next.w)
+            .and_then(|size| activations.checked_add(size))
+            .filter(|&a| a <= MAX_ACTIVATIONS)
+            .ok_or_else(|| {
+                too_large(&format!(
+                    "{MAX_ACTIVATIONS} activation values per image (what training keeps for each image)"
+                ))
+            })?;
         out.push((op, shape, next));
         shape = next;
     }
@@ -270,5 +346,42 @@ mod tests {
         assert!(parse("convk3,flatten,fc10").is_err());
         assert_eq!(parse(" ").unwrap_err(), SpecError::Empty);
         assert!(parse("flatten,fc10,").is_err());
+    }
+
+    /// Sizes that used to overflow, panic or allocate gigabytes are refused, saying why.
+    #[test]
+    fn huge_networks_are_refused_before_anything_is_allocated() {
+        let cases = [
+            (
+                "flatten,fc4611686018427387904,fc10",
+                "4611686018427387904 outputs; at most 4096",
+            ),
+            (
+                "conv1k18446744073709551590p18446744073709551589,flatten,fc10",
+                "kernel 18446744073709551590 is larger",
+            ),
+            ("conv99999999k3,gap,fc10", "99999999 channels; at most 4096"),
+            (
+                "flatten,fc4096,fc4096,fc4096,fc10",
+                "alone has 16781312 parameters",
+            ),
+            (
+                "conv4096k3p1,conv4096k3p1,gap,fc10",
+                "layer 1 `conv4096k3p1` takes the network past 1000000 activation values",
+            ),
+            (
+                "conv2048k1,conv10k1,gap,fc10",
+                "1000000 activation values per image",
+            ),
+        ];
+        for (spec, expected) in cases {
+            let e = parse(spec).unwrap_err().to_string();
+            assert!(e.contains(expected), "{spec}: {e}");
+        }
+        let long = vec!["relu"; 20_000].join(",") + ",flatten,fc10";
+        let e = parse(&long).unwrap_err().to_string();
+        assert!(e.contains("20002 layers, at most 100"), "{e}");
+        // Just inside the limits is fine.
+        assert!(parse("flatten,fc4096,fc10").is_ok());
     }
 }

@@ -8,16 +8,21 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use digits_core::PIXELS;
+use digits_core::idx::Labelled;
+use digits_core::model::to_input_into;
 use digits_core::report::Epoch;
 
 use crate::augment::{self, Augment};
-use crate::data::Dataset;
 use crate::net::{CLASSES, Mode, Network, Workspace};
 use crate::optim::{Optimizer, OptimizerKind, Schedule};
 use crate::rng::Rng;
 
 /// Images per shard: the unit of parallel work (and of batch-norm statistics while training).
 pub const SHARD: usize = 32;
+
+/// The most memory a training run may use for its workspaces, parameters, gradients and
+/// optimizer state; a larger run is refused before anything is allocated, with its estimate.
+pub const MAX_TRAINING_BYTES: usize = 8 << 30;
 
 /// Everything that decides a training run.
 #[derive(Clone, Debug)]
@@ -37,6 +42,49 @@ pub struct TrainConfig {
     pub progress: bool,
 }
 
+impl TrainConfig {
+    /// Refuses settings that cannot train: each error names the option and what it takes.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let in_range = |v: f32, lo: f32, hi: f32| v.is_finite() && v >= lo && v < hi;
+        anyhow::ensure!(self.batch >= 1, "--batch must be at least 1");
+        anyhow::ensure!(self.epochs >= 1, "--epochs must be at least 1");
+        anyhow::ensure!(self.threads >= 1, "--threads must be at least 1");
+        anyhow::ensure!(
+            self.lr.is_finite() && self.lr > 0.0,
+            "--lr must be a positive number, got {}",
+            self.lr
+        );
+        anyhow::ensure!(
+            in_range(self.weight_decay, 0.0, f32::INFINITY),
+            "--weight-decay must be a number of at least 0, got {}",
+            self.weight_decay
+        );
+        anyhow::ensure!(
+            in_range(self.smoothing, 0.0, 1.0),
+            "--smoothing must be at least 0 and below 1, got {}",
+            self.smoothing
+        );
+        anyhow::ensure!(
+            in_range(self.augment.elastic, 0.0, f32::INFINITY),
+            "--elastic must be a number of at least 0 pixels, got {}",
+            self.augment.elastic
+        );
+        Ok(())
+    }
+}
+
+/// `bytes` for people: 1.5 GB, 320 MB, 12 KB.
+fn human_bytes(bytes: usize) -> String {
+    let b = bytes as f64;
+    if b >= 1e9 {
+        format!("{:.1} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.0} MB", b / 1e6)
+    } else {
+        format!("{:.0} KB", b / 1e3)
+    }
+}
+
 /// A thread pool with one workspace per shard of a batch.
 pub struct Engine {
     pool: rayon::ThreadPool,
@@ -44,8 +92,22 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine for batches of up to `batch` images. Refuses (before allocating) a network
+    /// and batch whose memory would pass [`MAX_TRAINING_BYTES`].
     pub fn new(net: &Network, batch: usize, threads: usize) -> anyhow::Result<Engine> {
         let shards = batch.div_ceil(SHARD).max(1);
+        let workspace = Workspace::bytes(net, SHARD);
+        // Besides the workspaces: the parameters, the summed gradient and two optimizer moments.
+        let needed = shards
+            .saturating_mul(workspace)
+            .saturating_add(net.param_count().saturating_mul(16));
+        anyhow::ensure!(
+            needed <= MAX_TRAINING_BYTES,
+            "training this network in batches of {batch} would need about {} of memory ({shards} workspaces of {} each), more than the {} limit: use a smaller --batch or a smaller --arch",
+            human_bytes(needed),
+            human_bytes(workspace),
+            human_bytes(MAX_TRAINING_BYTES)
+        );
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .build()?;
@@ -55,8 +117,8 @@ impl Engine {
         })
     }
 
-    /// Predicted class of every image of `images` (inference mode).
-    pub fn classify(&mut self, net: &Network, images: &[f32]) -> Vec<u8> {
+    /// Predicted class of every image of `images` (28x28 bytes each, 0 = paper; inference mode).
+    pub fn classify(&mut self, net: &Network, images: &[u8]) -> Vec<u8> {
         let n = images.len() / PIXELS;
         let mut out = vec![0u8; n];
         let group = self.workspaces.len() * SHARD;
@@ -67,7 +129,7 @@ impl Engine {
                     .zip(imgs.par_chunks(SHARD * PIXELS))
                     .zip(preds.par_chunks_mut(SHARD))
                     .for_each(|((ws, x), p)| {
-                        ws.input_mut(x.len() / PIXELS).copy_from_slice(x);
+                        to_input_into(x, ws.input_mut(x.len() / PIXELS));
                         ws.forward(net, Mode::Eval, &mut Rng::new(0));
                         for (pi, l) in p.iter_mut().zip(ws.logits().chunks_exact(CLASSES)) {
                             *pi = digits_core::metrics::argmax(l).unwrap_or(0) as u8;
@@ -79,11 +141,11 @@ impl Engine {
     }
 
     /// Accuracy of `net` on `data`.
-    pub fn accuracy(&mut self, net: &Network, data: &Dataset) -> f64 {
+    pub fn accuracy(&mut self, net: &Network, data: &Labelled) -> f64 {
         if data.is_empty() {
             return 0.0;
         }
-        let pred = self.classify(net, &data.images);
+        let pred = self.classify(net, &data.images.pixels);
         let correct = pred
             .iter()
             .zip(&data.labels)
@@ -99,7 +161,7 @@ impl Engine {
     pub fn step_gradients(
         &mut self,
         net: &Network,
-        data: &Dataset,
+        data: &Labelled,
         batch: &[u32],
         augment: &Augment,
         smoothing: f32,
@@ -117,8 +179,10 @@ impl Engine {
                 .map(|(k, (ws, idx))| {
                     let mut rng = Rng::derive(seed, &[2, step, k as u64]);
                     let input = ws.input_mut(idx.len());
+                    let mut src = [0.0; PIXELS];
                     for (dst, &i) in input.chunks_exact_mut(PIXELS).zip(idx) {
-                        augment::distort(augment, data.image(i as usize), dst, &mut rng);
+                        data.input_into(i as usize, &mut src);
+                        augment::distort(augment, &src, dst, &mut rng);
                     }
                     for (l, &i) in ws.labels.iter_mut().zip(idx) {
                         *l = data.labels[i as usize];
@@ -158,20 +222,16 @@ pub struct Trained {
 /// after each epoch through `on_epoch`.
 pub fn train(
     cfg: &TrainConfig,
-    train: &Dataset,
-    val: &Dataset,
-    test: &Dataset,
+    train: &Labelled,
+    val: &Labelled,
+    test: &Labelled,
     mut on_epoch: impl FnMut(&Epoch),
 ) -> anyhow::Result<Trained> {
     anyhow::ensure!(!train.is_empty(), "no training images");
-    anyhow::ensure!(cfg.batch >= 1, "--batch must be at least 1");
-    anyhow::ensure!(cfg.epochs >= 1, "--epochs must be at least 1");
-    anyhow::ensure!(
-        cfg.lr.is_finite() && cfg.lr > 0.0,
-        "--lr must be a positive number"
-    );
+    cfg.check()?;
     let mut net = Network::new(&cfg.arch, cfg.seed)?;
-    let mut engine = Engine::new(&net, cfg.batch, cfg.threads)?;
+    // Workspaces for the largest batch the data allows, not for `--batch` itself.
+    let mut engine = Engine::new(&net, cfg.batch.min(train.len()), cfg.threads)?;
     let mut opt = Optimizer::new(
         cfg.optimizer,
         net.param_count(),
@@ -230,6 +290,10 @@ pub fn train(
             );
         }
         bar.finish_and_clear();
+        anyhow::ensure!(
+            net.params.iter().chain(&net.state).all(|v| v.is_finite()),
+            "training diverged at epoch {epoch}: the weights are no longer finite numbers; try a lower --lr"
+        );
         let secs = t0.elapsed().as_secs_f64();
         train_seconds += secs;
         let stats = Epoch {

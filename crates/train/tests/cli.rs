@@ -263,3 +263,213 @@ fn eval_writes_svg_report() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+// Hardening: each test below reproduces a finding of the adversarial probe (issue 11).
+
+fn digits_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_digits"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run digits")
+}
+
+/// An error, not a panic (exit code 101) or a crash, whose message contains `expected`.
+fn fails_with(out: &Output, expected: &str) {
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(out));
+    assert!(
+        stderr(out).contains(expected),
+        "{expected:?} not in: {}",
+        stderr(out)
+    );
+}
+
+fn train_args<'a>(data: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "train", "--data", data, "--out", out, "--epochs", "1", "--val", "0",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn training_that_diverges_writes_no_model() {
+    let data = common::data_dir();
+    let dir = tmp("diverge");
+    let model = dir.join("m.onnx");
+    let args = train_args(
+        data.to_str().unwrap(),
+        model.to_str().unwrap(),
+        &["--lr", "1e30", "--limit", "256", "--no-augment"],
+    );
+    let out = digits(&args);
+    fails_with(&out, "training diverged");
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "nothing may be written: {left:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bad_settings_are_refused_before_the_data_is_read() {
+    let dir = tmp("settings");
+    let model = dir.join("m.onnx");
+    // The data directory does not exist: each error must be about the setting, found first.
+    let no_data = dir.join("no-data");
+    for (flag, value, expected) in [
+        (
+            "--smoothing",
+            "nan",
+            "--smoothing must be at least 0 and below 1, got NaN",
+        ),
+        (
+            "--smoothing",
+            "1",
+            "--smoothing must be at least 0 and below 1",
+        ),
+        (
+            "--weight-decay",
+            "-1",
+            "--weight-decay must be a number of at least 0",
+        ),
+        (
+            "--elastic",
+            "inf",
+            "--elastic must be a number of at least 0 pixels",
+        ),
+        ("--lr", "0", "--lr must be a positive number"),
+        ("--batch", "0", "--batch must be at least 1"),
+    ] {
+        let setting = format!("{flag}={value}");
+        let out = digits(&train_args(
+            no_data.to_str().unwrap(),
+            model.to_str().unwrap(),
+            &[&setting],
+        ));
+        fails_with(&out, expected);
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn an_unwritable_out_is_refused_before_training() {
+    let dir = tmp("out");
+    let data = common::data_dir();
+    let file = dir.join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let under_file = file.join("m.onnx");
+    for (out, expected) in [
+        (dir.to_str().unwrap(), "is a directory"),
+        (under_file.to_str().unwrap(), "cannot create"),
+    ] {
+        let started = std::time::Instant::now();
+        let run = digits(&train_args(data.to_str().unwrap(), out, &[]));
+        fails_with(&run, expected);
+        // Refused up front: a full run takes minutes.
+        assert!(started.elapsed().as_secs() < 30, "{out}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn huge_networks_are_errors_not_panics() {
+    let data = common::data_dir();
+    let dir = tmp("huge");
+    let model = dir.join("m.onnx");
+    let long = vec!["relu"; 20_000].join(",");
+    for (arch, expected) in [
+        ("flatten,fc4611686018427387904,fc10", "at most 4096"),
+        (
+            "conv1k18446744073709551590p18446744073709551589,flatten,fc10",
+            "is larger than",
+        ),
+        ("conv99999999k3,gap,fc10", "at most 4096"),
+        ("flatten,fc4096,fc4096,fc4096,fc10", "at most 10000000"),
+        (long.as_str(), "at most 100"),
+    ] {
+        let out = digits(&train_args(
+            data.to_str().unwrap(),
+            model.to_str().unwrap(),
+            &["--arch", arch],
+        ));
+        fails_with(&out, expected);
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn workspaces_follow_the_data_and_memory_is_estimated_first() {
+    let data = common::data_dir();
+    let dir = tmp("batch");
+    let model = dir.join("m.onnx");
+    // A batch far larger than the data: sized by the 56 images, it trains.
+    let out = digits(&train_args(
+        data.to_str().unwrap(),
+        model.to_str().unwrap(),
+        &["--batch", "60000", "--limit", "56", "--no-augment"],
+    ));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(model.exists());
+    // A wide network in large batches would need tens of GB: refused with the estimate.
+    let out = digits(&train_args(
+        data.to_str().unwrap(),
+        dir.join("big.onnx").to_str().unwrap(),
+        &["--arch", "conv1200k3p1,gap,fc10", "--batch", "4096"],
+    ));
+    fails_with(&out, "would need about");
+    assert!(stderr(&out).contains("smaller --batch"), "{}", stderr(&out));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn pipes_devices_and_directories_are_refused_at_once() {
+    let dir = tmp("special");
+    let fifo = dir.join("fifo.png");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let good = root().join("web/assets/icon-192.png");
+    // The FIFO would block forever if it were opened; the file after it is still read.
+    let out = digits(&[
+        "predict",
+        fifo.to_str().unwrap(),
+        "/dev/zero",
+        good.to_str().unwrap(),
+    ]);
+    fails_with(&out, "2 of 3 files could not be read");
+    let e = stderr(&out);
+    assert!(e.contains("fifo.png: not a regular file"), "{e}");
+    assert!(e.contains("/dev/zero: not a regular file"), "{e}");
+    for model in ["/dev/zero", fifo.to_str().unwrap(), dir.to_str().unwrap()] {
+        let out = digits(&["eval", "--model", model]);
+        fails_with(&out, "not a regular file");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn an_empty_test_set_and_a_missing_directory_are_named() {
+    let dir = tmp("empty");
+    // Valid IDX files holding no images.
+    let mut images = vec![0, 0, 8, 3, 0, 0, 0, 0, 0, 0, 0, 28, 0, 0, 0, 28];
+    std::fs::write(dir.join("t10k-images-idx3-ubyte"), &images).unwrap();
+    images.truncate(8);
+    images[3] = 1;
+    std::fs::write(dir.join("t10k-labels-idx1-ubyte"), &images).unwrap();
+    let out = digits(&["eval", "--data", dir.to_str().unwrap()]);
+    fails_with(&out, "the test set has no images");
+    let missing = dir.join("nowhere");
+    let out = digits(&["eval", "--data", missing.to_str().unwrap()]);
+    fails_with(&out, "nowhere: no such directory");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_default_model_is_found_outside_the_repository() {
+    let dir = tmp("elsewhere");
+    let data = common::data_dir();
+    let out = digits_in(&dir, &["eval", "--json", "--data", data.to_str().unwrap()]);
+    assert!(json(&out)["accuracy"].as_f64().unwrap() > 0.99);
+    // The default data set too.
+    let out = digits_in(&dir, &["eval", "--json"]);
+    assert_eq!(json(&out)["total"], 10_000);
+    std::fs::remove_dir_all(dir).unwrap();
+}

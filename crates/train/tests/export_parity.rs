@@ -2,8 +2,8 @@
 
 mod common;
 
+use digits_core::idx::Labelled;
 use digits_core::model::Model;
-use digits_train::data::Dataset;
 use digits_train::export;
 use digits_train::net::Network;
 use digits_train::train;
@@ -40,12 +40,12 @@ fn tract_matches_trainer_on_200_test_images() {
         let t = train::train(
             &cfg,
             &data,
-            &Dataset::default(),
-            &Dataset::default(),
+            &Labelled::default(),
+            &Labelled::default(),
             |_| {},
         )
         .unwrap();
-        let d = max_diff(&t.net, &test.images);
+        let d = max_diff(&t.net, &test.inputs());
         assert!(d < 1e-5, "{arch}: max abs difference {d}");
     }
 }
@@ -54,7 +54,7 @@ fn tract_matches_trainer_on_200_test_images() {
 fn pytorch_example_network_exports() {
     let net = Network::new(digits_train::PYTORCH_ARCH, 1).unwrap();
     let test = common::test_set().slice(0..20);
-    let d = max_diff(&net, &test.images);
+    let d = max_diff(&net, &test.inputs());
     assert!(d < 1e-5, "max abs difference {d}");
 }
 

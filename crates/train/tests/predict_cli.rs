@@ -26,7 +26,7 @@ fn picture(
     dark_on_light: bool,
 ) -> GrayImage {
     let test = common::test_set();
-    let img = test.image(i);
+    let img = test.input(i);
     GrayImage::from_fn(w, h, |x, y| {
         let (sx, sy) = (x.wrapping_sub(ox) / scale, y.wrapping_sub(oy) / scale);
         let v = if x >= ox && y >= oy && sx < 28 && sy < 28 {

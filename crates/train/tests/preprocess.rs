@@ -51,16 +51,16 @@ fn rendered_digits_classify_like_the_originals() {
     .unwrap();
     let model = Model::from_bytes(&model_bytes, "model.onnx").unwrap();
     let test = common::test_set().slice(0..2000);
-    let original = model.classify(&test.images, 500).unwrap();
+    let original = model.classify(&test.inputs(), 500).unwrap();
     let mut rng = Rng::new(42);
-    let mut rendered = Vec::with_capacity(test.images.len());
+    let mut rendered = Vec::with_capacity(test.images.pixels.len());
     for i in 0..test.len() {
         let (w, h) = (120 + rng.below(400), 120 + rng.below(400));
         let max_scale = (w.min(h) as f32 / 28.0).min(12.0);
         let scale = rng.range(3.0, max_scale.max(3.01));
         let ox = rng.range(0.0, (w as f32 - 28.0 * scale).max(0.0));
         let oy = rng.range(0.0, (h as f32 - 28.0 * scale).max(0.0));
-        let luma = render(test.image(i), w, h, ox, oy, scale, i % 2 == 0);
+        let luma = render(&test.input(i), w, h, ox, oy, scale, i % 2 == 0);
         let input = to_mnist(&Ink::from_luma(w, h, &luma)).expect("a digit is not blank");
         rendered.extend_from_slice(&input);
     }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use digits_train::data::Dataset;
+use digits_core::idx::Labelled;
 use digits_train::train::{self, Engine};
 
 /// A short run on 4,000 images must clearly learn: above 90% on 1,000 held-out test images.
@@ -12,7 +12,7 @@ fn short_run_learns() {
     let held_out = common::test_set().slice(0..1000);
     let cfg = common::config(digits_train::DEFAULT_ARCH, 3, 2);
     let mut lines = Vec::new();
-    let t = train::train(&cfg, &train_set, &Dataset::default(), &held_out, |s| {
+    let t = train::train(&cfg, &train_set, &Labelled::default(), &held_out, |s| {
         lines.push(s.to_string())
     })
     .unwrap();
@@ -21,7 +21,7 @@ fn short_run_learns() {
     eprintln!("{}", lines.join("\n"));
     assert!(acc > 0.90, "accuracy {acc} after a short run");
     // The engine's accuracy agrees with the network's own prediction.
-    let probs = t.net.predict(&held_out.images);
+    let probs = t.net.predict(&held_out.inputs());
     let correct = probs
         .chunks(10)
         .zip(&held_out.labels)
@@ -42,8 +42,8 @@ fn deterministic_for_a_seed_and_independent_of_threads() {
         train::train(
             &cfg,
             &data,
-            &Dataset::default(),
-            &Dataset::default(),
+            &Labelled::default(),
+            &Labelled::default(),
             |_| {},
         )
         .unwrap()

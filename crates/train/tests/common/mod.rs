@@ -3,9 +3,8 @@
 
 use std::path::PathBuf;
 
-use digits_core::idx::Split;
+use digits_core::idx::{self, Labelled, Split};
 use digits_train::augment::Augment;
-use digits_train::data::Dataset;
 use digits_train::optim::{OptimizerKind, Schedule};
 use digits_train::train::TrainConfig;
 
@@ -24,12 +23,12 @@ pub fn data_dir() -> PathBuf {
     dir
 }
 
-pub fn train_set() -> Dataset {
-    Dataset::load(&data_dir(), Split::Train).expect("MNIST training set")
+pub fn train_set() -> Labelled {
+    idx::load_split(&data_dir(), Split::Train).expect("MNIST training set")
 }
 
-pub fn test_set() -> Dataset {
-    Dataset::load(&data_dir(), Split::Test).expect("MNIST test set")
+pub fn test_set() -> Labelled {
+    idx::load_split(&data_dir(), Split::Test).expect("MNIST test set")
 }
 
 pub fn config(arch: &str, epochs: usize, threads: usize) -> TrainConfig {
