@@ -171,27 +171,45 @@ impl Labelled {
     }
 }
 
-/// Inflates `bytes` if they start with the gzip magic, else returns them as they are.
+/// Inflates `bytes` if they start with the gzip magic, else returns them as they are. The IDX
+/// header is inflated first: it says how long the file is, so a file that inflates to more than
+/// that (a gzip bomb behind a small header) is refused after inflating only what was declared,
+/// and never more than [`MAX_DECOMPRESSED`] bytes.
 fn maybe_gunzip(bytes: &[u8], file: &str) -> Result<Vec<u8>, IdxError> {
-    if bytes.len() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(bytes)
-            .take(MAX_DECOMPRESSED + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| IdxError::Gzip {
-                file: file.to_string(),
-                reason: e.to_string(),
-            })?;
-        if out.len() as u64 > MAX_DECOMPRESSED {
-            return Err(IdxError::Gzip {
-                file: file.to_string(),
-                reason: format!("inflates to more than {MAX_DECOMPRESSED} bytes"),
-            });
-        }
-        Ok(out)
-    } else {
-        Ok(bytes.to_vec())
+    if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
+        return Ok(bytes.to_vec());
     }
+    let gzip = |reason: String| IdxError::Gzip {
+        file: file.to_string(),
+        reason,
+    };
+    let mut decoder = flate2::read::MultiGzDecoder::new(bytes);
+    let mut out = Vec::new();
+    let inflate = |decoder: &mut flate2::read::MultiGzDecoder<&[u8]>, n: u64, out: &mut Vec<u8>| {
+        decoder
+            .take(n)
+            .read_to_end(out)
+            .map_err(|e| gzip(e.to_string()))
+    };
+    inflate(&mut decoder, 4, &mut out)?;
+    let dims = if out.len() == 4 { out[3] as u64 } else { 0 };
+    inflate(&mut decoder, 4 * dims, &mut out)?;
+    let header = out.len() as u64;
+    let declared = (0..dims as usize)
+        .filter(|d| out.len() >= 8 + 4 * d)
+        .map(|d| be_u32(&out, 4 + 4 * d) as u64)
+        .try_fold(1u64, |acc, d| acc.checked_mul(d))
+        .and_then(|size| size.checked_add(header))
+        .filter(|&total| dims > 0 && total <= MAX_DECOMPRESSED);
+    let limit = declared.unwrap_or(MAX_DECOMPRESSED);
+    inflate(&mut decoder, (limit + 1).saturating_sub(header), &mut out)?;
+    if out.len() as u64 > limit {
+        return Err(gzip(match declared {
+            Some(total) => format!("inflates to more than the {total} bytes its header declares"),
+            None => format!("inflates to more than {MAX_DECOMPRESSED} bytes"),
+        }));
+    }
+    Ok(out)
 }
 
 fn be_u32(b: &[u8], at: usize) -> u32 {
@@ -493,6 +511,31 @@ mod tests {
         let raw = idx(IMAGES_MAGIC, &[u32::MAX, 28, 28], &[0; 10]);
         let e = parse_images(&raw, "big", 28).unwrap_err();
         assert!(matches!(e, IdxError::Truncated { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_refused_after_what_its_header_declares() {
+        // Two images declared, then 64 MB of zeros: a few hundred KB of gzip.
+        let mut bomb = two_images();
+        bomb.resize(bomb.len() + (64 << 20), 0);
+        let g = gz(&bomb);
+        assert!(g.len() * 100 < bomb.len(), "{}", g.len());
+        let e = parse_images(&g, "bomb.gz", 28).unwrap_err().to_string();
+        let declared = 16 + 2 * 784;
+        assert!(
+            e.contains(&format!("bomb.gz: not valid gzip data: inflates to more than the {declared} bytes its header declares")),
+            "{e}"
+        );
+        // Labels, whose header has one dimension, alike.
+        let mut labels = idx(LABELS_MAGIC, &[3], &[1, 2, 3]);
+        labels.resize(labels.len() + (1 << 20), 0);
+        let e = parse_labels(&gz(&labels), "l.gz", 10)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("more than the 11 bytes its header declares"),
+            "{e}"
+        );
     }
 
     #[test]

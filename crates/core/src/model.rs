@@ -28,6 +28,64 @@ pub struct Model {
     metadata: Vec<(String, String)>,
     /// Images per run when the plan was made for a fixed batch size.
     batch: Option<usize>,
+    /// The model gives scores, not probabilities (no Softmax at its end): one is applied.
+    softmax: bool,
+}
+
+/// Runs `f`, turning a panic inside tract (a model that asks for an absurd allocation, say) into
+/// an error. Where panics abort (the page's wasm), `f` simply runs.
+fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    #[cfg(panic = "unwind")]
+    {
+        use std::cell::Cell;
+        thread_local! {
+            /// This thread is inside `guarded`: its panics become errors, not printed reports.
+            static GUARDED: Cell<bool> = const { Cell::new(false) };
+        }
+        static QUIET_HOOK: std::sync::Once = std::sync::Once::new();
+        QUIET_HOOK.call_once(|| {
+            let report = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if !GUARDED.with(Cell::get) {
+                    report(info)
+                }
+            }));
+        });
+        GUARDED.with(|g| g.set(true));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        GUARDED.with(|g| g.set(false));
+        result.unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "an internal error".into());
+            Err(format!("tract failed on this model: {what}"))
+        })
+    }
+    #[cfg(not(panic = "unwind"))]
+    {
+        f()
+    }
+}
+
+/// Whether one image's outputs can be probabilities: finite, within 0..1 and adding up to 1.
+fn probabilities(p: &[f32; CLASSES]) -> bool {
+    let sum: f32 = p.iter().sum();
+    p.iter()
+        .all(|v| v.is_finite() && (-1e-6..=1.0 + 1e-6).contains(v))
+        && (sum - 1.0).abs() < 1e-3
+}
+
+/// Softmax of one image's scores, in place.
+fn softmax(p: &mut [f32; CLASSES]) {
+    let max = p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in p.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    p.iter_mut().for_each(|v| *v /= sum);
 }
 
 /// The whole error chain of a tract error, on one line.
@@ -55,38 +113,71 @@ impl Model {
     }
 
     fn load(bytes: &[u8], name: &str, batch: Option<usize>) -> Result<Model, ModelError> {
-        let load = |reason: String| ModelError::Load {
+        if bytes.is_empty() {
+            return Err(ModelError::Load {
+                name: name.to_string(),
+                reason: "the file is empty".into(),
+            });
+        }
+        guarded(|| Self::load_checked(bytes, batch)).map_err(|reason| ModelError::Load {
             name: name.to_string(),
             reason,
-        };
-        if bytes.is_empty() {
-            return Err(load("the file is empty".into()));
-        }
+        })
+    }
+
+    fn load_checked(bytes: &[u8], batch: Option<usize>) -> Result<Model, String> {
         let onnx = tract_onnx::onnx();
         let mut reader = bytes;
         let proto = onnx
             .proto_model_for_read(&mut reader)
-            .map_err(|e| load(chain(&e)))?;
+            .map_err(|e| chain(&e))?;
         let metadata = proto
             .metadata_props
             .iter()
             .map(|p| (p.key.clone(), p.value.clone()))
             .collect();
-        let mut model = onnx
-            .model_for_proto_model(&proto)
-            .map_err(|e| load(chain(&e)))?;
-        if let Some(b) = batch {
-            let fact = f32::fact([b, 1, SIDE, SIDE]).into();
-            model.set_input_fact(0, fact).map_err(|e| load(chain(&e)))?;
-        }
-        let typed = model.into_optimized().map_err(|e| load(chain(&e)))?;
-        Self::check_io(&typed).map_err(load)?;
-        let plan = typed.into_runnable().map_err(|e| load(chain(&e)))?;
-        Ok(Model {
+        let mut model = onnx.model_for_proto_model(&proto).map_err(|e| chain(&e))?;
+        // The model's own input and output, checked before a batch size replaces its first
+        // dimension (which would hide a wrong shape behind tract's unification errors).
+        let declared = model.clone().into_typed().map_err(|e| chain(&e))?;
+        Self::check_io(&declared)?;
+        // A model made for a fixed number of images (PyTorch's default export has 1) is run
+        // with exactly that many.
+        let fixed = declared
+            .input_fact(0)
+            .ok()
+            .and_then(|f| f.shape.iter().next().and_then(|d| d.to_i64().ok()))
+            .and_then(|n| usize::try_from(n).ok());
+        let batch = match (fixed, batch) {
+            (Some(n), _) => Some(n.max(1)),
+            (None, Some(b)) => {
+                let fact = f32::fact([b, 1, SIDE, SIDE]).into();
+                model.set_input_fact(0, fact).map_err(|e| chain(&e))?;
+                Some(b)
+            }
+            (None, None) => None,
+        };
+        let typed = model.into_optimized().map_err(|e| chain(&e))?;
+        Self::check_io(&typed)?;
+        let plan = typed.into_runnable().map_err(|e| chain(&e))?;
+        let mut loaded = Model {
             plan,
             metadata,
             batch,
-        })
+            softmax: false,
+        };
+        // One trial run on blank images: the output must be CLASSES values per image, and if
+        // they are not probabilities the model ends without a Softmax: apply one.
+        let trial = loaded
+            .run(&vec![0.0; batch.unwrap_or(1) * PIXELS])
+            .map_err(|e| e.to_string())?;
+        loaded.softmax = !trial.iter().all(probabilities);
+        Ok(loaded)
+    }
+
+    /// Whether the model's outputs are scores that this wrapper turns into probabilities.
+    pub fn applies_softmax(&self) -> bool {
+        self.softmax
     }
 
     /// One ONNX metadata property (models from `digits train` have dataset, arch, parameters,
@@ -147,6 +238,10 @@ impl Model {
 
     /// One run of the plan on `images.len() / 784` images.
     fn run(&self, images: &[f32]) -> Result<Vec<[f32; CLASSES]>, ModelError> {
+        guarded(|| Ok(self.run_plan(images))).map_err(ModelError::Run)?
+    }
+
+    fn run_plan(&self, images: &[f32]) -> Result<Vec<[f32; CLASSES]>, ModelError> {
         let n = images.len() / PIXELS;
         let input = Tensor::from_shape(&[n, 1, SIDE, SIDE], images)
             .map_err(|e| ModelError::Run(chain(&e)))?;
@@ -171,6 +266,9 @@ impl Model {
             .map(|c| {
                 let mut p = [0f32; CLASSES];
                 p.copy_from_slice(c);
+                if self.softmax {
+                    softmax(&mut p);
+                }
                 p
             })
             .collect())

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use digits_core::idx::{self, Labelled, Split};
 use digits_core::metrics::Confusion;
-use digits_core::model::Model;
+use digits_core::model::{Model, to_input};
 use digits_core::report::{Evaluation, ModelReport, pick_samples};
 
 use crate::augment::Augment;
@@ -166,7 +166,14 @@ fn command_line() -> String {
 pub fn load_model(path: &Path) -> Result<Model> {
     let bytes = digits_core::files::read_regular(path, MAX_MODEL_BYTES)
         .with_context(|| format!("{}: cannot read the model", path.display()))?;
-    Ok(Model::from_bytes(&bytes, &path.display().to_string())?)
+    let model = Model::from_bytes(&bytes, &path.display().to_string())?;
+    if model.applies_softmax() {
+        eprintln!(
+            "digits: note: {}: the model's outputs are scores, not probabilities; softmax is applied",
+            path.display()
+        );
+    }
+    Ok(model)
 }
 
 /// Refuses an `--out` that cannot be written (a directory, a path under a file, no permission)
@@ -208,9 +215,15 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         })
 }
 
-/// Classifies `data` with a loaded model; returns the predictions.
+/// Classifies `data` with a loaded model, a slice at a time (so a large test set is never held
+/// as floats all at once); returns the predictions.
 pub fn classify(model: &Model, data: &Labelled) -> Result<Vec<u8>> {
-    Ok(model.classify(&data.inputs(), 500)?)
+    const SLICE: usize = 500;
+    let mut predicted = Vec::with_capacity(data.len());
+    for images in data.images.pixels.chunks(SLICE * digits_core::PIXELS) {
+        predicted.extend(model.classify(&to_input(images), SLICE)?);
+    }
+    Ok(predicted)
 }
 
 fn train_cmd(a: TrainArgs) -> Result<()> {

@@ -1,0 +1,267 @@
+//! Models that are valid ONNX but not what the page and the command line expect, each run
+//! through `digits eval` / `digits predict` as a user would: a clear error naming what is wrong,
+//! or the right answer (issue 11).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use prost::Message;
+use tract_onnx::pb::{
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
+    TensorShapeProto, TypeProto, ValueInfoProto, attribute_proto::AttributeType,
+    tensor_proto::DataType, tensor_shape_proto::Dimension, tensor_shape_proto::dimension,
+    type_proto,
+};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn shipped() -> ModelProto {
+    let bytes = std::fs::read(root().join("web/assets/model.onnx")).unwrap();
+    ModelProto::decode(&bytes[..]).unwrap()
+}
+
+fn dim(v: i64) -> Dimension {
+    Dimension {
+        value: Some(dimension::Value::DimValue(v)),
+        ..Default::default()
+    }
+}
+
+fn batch() -> Dimension {
+    Dimension {
+        value: Some(dimension::Value::DimParam("N".into())),
+        ..Default::default()
+    }
+}
+
+fn value_info(name: &str, elem: DataType, dims: Vec<Dimension>) -> ValueInfoProto {
+    ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: elem as i32,
+                shape: Some(TensorShapeProto { dim: dims }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> NodeProto {
+    NodeProto {
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec![output.into()],
+        name: output.into(),
+        op_type: op.into(),
+        attribute,
+        ..Default::default()
+    }
+}
+
+fn axis(v: i64) -> AttributeProto {
+    AttributeProto {
+        name: "axis".into(),
+        r#type: AttributeType::Int as i32,
+        i: v,
+        ..Default::default()
+    }
+}
+
+fn model(graph: GraphProto) -> ModelProto {
+    ModelProto {
+        ir_version: 7,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
+        graph: Some(graph),
+        ..Default::default()
+    }
+}
+
+/// image `[N, c, side, side]` -> Flatten -> Gemm to `classes` outputs -> Softmax.
+fn linear(c: i64, side: i64, classes: i64) -> ModelProto {
+    let inputs = (c * side * side) as usize;
+    let weights = TensorProto {
+        name: "w".into(),
+        dims: vec![inputs as i64, classes],
+        data_type: DataType::Float as i32,
+        raw_data: (0..inputs * classes as usize)
+            .flat_map(|i| ((i % 7) as f32 * 0.01).to_le_bytes())
+            .collect(),
+        ..Default::default()
+    };
+    model(GraphProto {
+        name: "linear".into(),
+        node: vec![
+            node("Flatten", &["image"], "flat", vec![axis(1)]),
+            node("Gemm", &["flat", "w"], "scores", vec![]),
+            node("Softmax", &["scores"], "probabilities", vec![axis(1)]),
+        ],
+        initializer: vec![weights],
+        input: vec![value_info(
+            "image",
+            DataType::Float,
+            vec![batch(), dim(c), dim(side), dim(side)],
+        )],
+        output: vec![value_info(
+            "probabilities",
+            DataType::Float,
+            vec![batch(), dim(classes)],
+        )],
+        ..Default::default()
+    })
+}
+
+fn write(dir: &Path, name: &str, m: &ModelProto) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, m.encode_to_vec()).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn digits(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_digits"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run digits")
+}
+
+fn eval(model: &str) -> Output {
+    let data = common::data_dir();
+    digits(&[
+        "eval",
+        "--json",
+        "--model",
+        model,
+        "--data",
+        data.to_str().unwrap(),
+    ])
+}
+
+fn fails_with(out: &Output, expected: &str) {
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(e.contains(expected), "{expected:?} not in: {e}");
+}
+
+fn accuracy(out: &Output) -> f64 {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["accuracy"].as_f64().unwrap()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("digits-models-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn a_model_for_other_images_or_other_classes_is_named_as_such() {
+    let dir = tmp("shapes");
+    let colour = write(&dir, "cifar.onnx", &linear(3, 32, 10));
+    fails_with(&eval(&colour), "expected [N,1,28,28]");
+    fails_with(&eval(&colour), "3,32,32");
+    let five = write(&dir, "five.onnx", &linear(1, 28, 5));
+    fails_with(
+        &eval(&five),
+        "model output has shape [1, 5], expected [1, 10]",
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_model_without_softmax_gets_one_and_says_so() {
+    let dir = tmp("logits");
+    let mut m = shipped();
+    let graph = m.graph.as_mut().unwrap();
+    let softmax = graph.node.pop().unwrap();
+    assert_eq!(softmax.op_type, "Softmax");
+    graph.output[0].name = softmax.input[0].clone();
+    let logits = write(&dir, "logits.onnx", &m);
+    let out = eval(&logits);
+    assert!((accuracy(&out) - 0.9956).abs() < 1e-9);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("softmax is applied"));
+    // `predict` shows a probability, never "7 (1515.7%)".
+    let png = root().join("web/assets/icon-192.png");
+    let out = digits(&[
+        "predict",
+        "--json",
+        "--model",
+        &logits,
+        png.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p: Vec<f64> = v["probabilities"]
+        .as_array()
+        .map(|a| a.iter().map(|x| x.as_f64().unwrap()).collect())
+        .unwrap_or_default();
+    if !p.is_empty() {
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-4, "{p:?}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_model_made_for_one_image_at_a_time_evaluates() {
+    let dir = tmp("batch1");
+    let mut m = shipped();
+    let graph = m.graph.as_mut().unwrap();
+    for io in graph.input.iter_mut().chain(graph.output.iter_mut()) {
+        if let Some(type_proto::Value::TensorType(t)) =
+            io.r#type.as_mut().and_then(|t| t.value.as_mut())
+        {
+            t.shape.as_mut().unwrap().dim[0] = dim(1);
+        }
+    }
+    let one = write(&dir, "one.onnx", &m);
+    assert!((accuracy(&eval(&one)) - 0.9956).abs() < 1e-9);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_model_that_asks_for_an_absurd_tensor_is_an_error_not_a_crash() {
+    let dir = tmp("huge");
+    let shape = TensorProto {
+        name: "shape".into(),
+        dims: vec![2],
+        data_type: DataType::Int64 as i32,
+        int64_data: vec![100_000, 100_000],
+        ..Default::default()
+    };
+    let m = model(GraphProto {
+        name: "huge".into(),
+        node: vec![node("ConstantOfShape", &["shape"], "probabilities", vec![])],
+        initializer: vec![shape],
+        input: vec![value_info(
+            "image",
+            DataType::Float,
+            vec![batch(), dim(1), dim(28), dim(28)],
+        )],
+        output: vec![value_info(
+            "probabilities",
+            DataType::Float,
+            vec![dim(100_000), dim(100_000)],
+        )],
+        ..Default::default()
+    });
+    let huge = write(&dir, "huge.onnx", &m);
+    let out = eval(&huge);
+    fails_with(
+        &out,
+        "huge.onnx: not a usable ONNX digit model: tract failed on this model",
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
