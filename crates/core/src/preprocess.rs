@@ -32,6 +32,20 @@ pub struct Ink {
     pub data: Vec<f32>,
 }
 
+/// The middle value of `values` (which is not empty).
+fn median(values: &[u8]) -> u8 {
+    let mut counts = [0usize; 256];
+    values.iter().for_each(|&v| counts[v as usize] += 1);
+    let mut seen = 0;
+    for (v, &n) in counts.iter().enumerate() {
+        seen += n;
+        if seen * 2 > values.len() {
+            return v as u8;
+        }
+    }
+    255
+}
+
 impl Ink {
     pub fn new(width: usize, height: usize) -> Ink {
         Ink {
@@ -42,25 +56,17 @@ impl Ink {
     }
 
     /// From 8-bit luminance of either polarity (dark ink on light paper, or light on dark).
-    /// The border decides which is the background; the contrast is stretched so the strongest
-    /// ink is 1.0. A picture without contrast is empty (all zero).
+    /// The dominant level (the median: most of a picture of a digit is paper) decides which is
+    /// the paper, and lines of ink along the picture's edges (a frame, a scanner's border) are
+    /// cleared; the contrast is stretched so the strongest ink is 1.0. A picture without
+    /// contrast is empty (all zero).
     pub fn from_luma(width: usize, height: usize, luma: &[u8]) -> Ink {
         assert_eq!(luma.len(), width * height, "one byte per pixel");
         let mut ink = Ink::new(width, height);
         if width == 0 || height == 0 {
             return ink;
         }
-        let mut border: Vec<u8> = Vec::with_capacity(2 * (width + height));
-        for x in 0..width {
-            border.push(luma[x]);
-            border.push(luma[(height - 1) * width + x]);
-        }
-        for y in 0..height {
-            border.push(luma[y * width]);
-            border.push(luma[y * width + width - 1]);
-        }
-        border.sort_unstable();
-        let bg = border[border.len() / 2];
+        let bg = median(luma);
         let light_paper = bg >= 128;
         let level = |v: u8| -> f32 {
             if light_paper {
@@ -78,7 +84,49 @@ impl Ink {
         for (o, &v) in ink.data.iter_mut().zip(luma) {
             *o = ((level(v) - floor) / (peak - floor)).clamp(0.0, 1.0);
         }
+        ink.clear_frame();
         ink
+    }
+
+    /// Clears rows and columns at the picture's edges that are mostly ink (a frame line runs
+    /// along the whole edge; a digit's stroke does not), up to a twentieth of the side deep.
+    fn clear_frame(&mut self) {
+        let (w, h) = (self.width, self.height);
+        let inked = |v: &f32| *v > 0.5;
+        let row_full = |ink: &Ink, y: usize| {
+            ink.data[y * w..(y + 1) * w]
+                .iter()
+                .filter(|v| inked(v))
+                .count()
+                * 5
+                > w * 3
+        };
+        let col_full = |ink: &Ink, x: usize| {
+            (0..h).filter(|&y| inked(&ink.data[y * w + x])).count() * 5 > h * 3
+        };
+        let depth = |side: usize| (side / 20).max(1);
+        for rows in [
+            (0..depth(h)).collect::<Vec<_>>(),
+            (h.saturating_sub(depth(h))..h).rev().collect(),
+        ] {
+            for y in rows {
+                if !row_full(self, y) {
+                    break;
+                }
+                self.data[y * w..(y + 1) * w].fill(0.0);
+            }
+        }
+        for cols in [
+            (0..depth(w)).collect::<Vec<_>>(),
+            (w.saturating_sub(depth(w))..w).rev().collect(),
+        ] {
+            for x in cols {
+                if !col_full(self, x) {
+                    break;
+                }
+                (0..h).for_each(|y| self.data[y * w + x] = 0.0);
+            }
+        }
     }
 
     /// (min x, min y, max x, max y) of pixels above [`INK_THRESHOLD`], or `None` if blank.
@@ -275,6 +323,30 @@ fn mass_centre(img: &[f32], width: usize) -> Option<(f32, f32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paper_is_the_dominant_level_and_a_frame_is_not_ink() {
+        // White paper, a 2-pixel black frame, and a black stroke (a "1") in the middle.
+        let (w, h) = (100, 100);
+        let mut luma = vec![255u8; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let frame = x < 2 || y < 2 || x >= w - 2 || y >= h - 2;
+                let stroke = (48..52).contains(&x) && (10..90).contains(&y);
+                if frame || stroke {
+                    luma[y * w + x] = 0;
+                }
+            }
+        }
+        let ink = Ink::from_luma(w, h, &luma);
+        assert_eq!(ink.bounding_box(), Some((48, 10, 51, 89)));
+        // The same picture inverted (light ink on dark paper) reads the same.
+        let inverted: Vec<u8> = luma.iter().map(|v| 255 - v).collect();
+        assert_eq!(
+            Ink::from_luma(w, h, &inverted).bounding_box(),
+            Some((48, 10, 51, 89))
+        );
+    }
 
     /// A "7": top bar and a diagonal, in canvas units.
     fn seven(dx: f32, dy: f32, s: f32) -> Vec<Stroke> {

@@ -11,6 +11,8 @@ use digits_core::preprocess::{Ink, to_mnist};
 /// Larger files or pictures are refused rather than decoded.
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 pub const MAX_SIDE: u32 = 12_000;
+/// 50 megapixels: a phone's largest photos; checked from the header, before decoding.
+pub const MAX_PIXELS: u64 = 50_000_000;
 pub const MAX_ALLOC: u64 = 512 << 20;
 
 /// 8-bit luminance of a decoded picture; transparent pixels count as white paper.
@@ -29,8 +31,10 @@ pub fn luminance(img: &image::DynamicImage) -> (usize, usize, Vec<u8>) {
     (w as usize, h as usize, luma)
 }
 
-/// Decodes PNG or JPEG bytes with size limits.
+/// Decodes PNG or JPEG bytes with size limits, turned upright as its EXIF orientation says (a
+/// phone stores a portrait photo sideways and says so there).
 pub fn decode(bytes: &[u8]) -> Result<image::DynamicImage> {
+    use image::ImageDecoder;
     let mut reader = image::ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .context("cannot read the image")?;
@@ -43,13 +47,26 @@ pub fn decode(bytes: &[u8]) -> Result<image::DynamicImage> {
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
-    reader.decode().map_err(|e| match e {
-        image::ImageError::Limits(_) => anyhow::anyhow!(
-            "image is too large (at most {MAX_SIDE}x{MAX_SIDE} pixels and {} MiB decoded)",
+    let too_large = || {
+        anyhow::anyhow!(
+            "image is too large (at most {MAX_SIDE}x{MAX_SIDE} pixels, {} megapixels and {} MiB decoded)",
+            MAX_PIXELS / 1_000_000,
             MAX_ALLOC >> 20
-        ),
+        )
+    };
+    let failed = |e: image::ImageError| match e {
+        image::ImageError::Limits(_) => too_large(),
         other => anyhow::anyhow!("cannot decode the image: {other}"),
-    })
+    };
+    let mut decoder = reader.into_decoder().map_err(failed)?;
+    let (w, h) = decoder.dimensions();
+    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(too_large().context(format!("the file declares {w}x{h} pixels")));
+    }
+    let orientation = decoder.orientation().map_err(failed)?;
+    let mut img = image::DynamicImage::from_decoder(decoder).map_err(failed)?;
+    img.apply_orientation(orientation);
+    Ok(img)
 }
 
 /// Class probabilities for the digit in an image file; `None` if the picture is blank.

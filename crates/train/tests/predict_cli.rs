@@ -8,8 +8,9 @@ use std::process::Command;
 
 use image::{GrayImage, Luma};
 
-fn tmp() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("digits-predict-{}", std::process::id()));
+/// A fresh directory of this test's own (tests run in parallel).
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("digits-predict-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -58,7 +59,7 @@ fn huge_png(path: &Path, w: u32, h: u32) {
 
 #[test]
 fn predicts_pictures_and_reports_bad_files() {
-    let dir = tmp();
+    let dir = tmp("files");
     let labels = common::test_set().labels;
     picture(0, 640, 480, 100, 60, 12, true)
         .save(dir.join("a.png"))
@@ -142,5 +143,97 @@ fn predicts_pictures_and_reports_bad_files() {
         .unwrap();
     assert!(text.status.success());
     assert!(String::from_utf8_lossy(&text.stdout).contains(&format!("a.png: {}", labels[0])));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn predict_json(paths: &[&Path]) -> Vec<serde_json::Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_digits"))
+        .arg("predict")
+        .arg("--model")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../web/assets/model.onnx"
+        ))
+        .arg("--json")
+        .args(paths)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn jpeg(img: &GrayImage) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Jpeg,
+    )
+    .unwrap();
+    bytes
+}
+
+/// A JPEG whose EXIF says "rotate 90 degrees clockwise to show it", as a phone writes for a
+/// portrait photo stored sideways.
+fn with_exif_orientation_6(jpeg: &[u8]) -> Vec<u8> {
+    // APP1 "Exif": a big-endian TIFF header, IFD0 with one entry: Orientation (0x0112) = 6.
+    let mut app1 = vec![0xff, 0xe1, 0x00, 0x22];
+    app1.extend_from_slice(b"Exif\0\0MM\0\x2a\0\0\0\x08");
+    app1.extend_from_slice(&[0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(app1.len(), 2 + 0x22);
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+#[test]
+fn pictures_as_phones_and_scanners_make_them() {
+    let dir = tmp("phones");
+    let test = common::test_set();
+    assert_eq!(test.labels[0], 7, "MNIST's first test digit is a 7");
+    // A clean 7 on white paper inside a thin black frame.
+    let mut framed = picture(0, 300, 300, 10, 10, 10, true);
+    for (x, y, p) in framed.enumerate_pixels_mut() {
+        if x < 3 || y < 3 || x >= 297 || y >= 297 {
+            *p = Luma([0]);
+        }
+    }
+    framed.save(dir.join("framed.png")).unwrap();
+    // The same 7 stored sideways, with the EXIF orientation that turns it upright.
+    let upright = picture(0, 280, 280, 0, 0, 10, true);
+    let sideways = image::imageops::rotate270(&upright);
+    std::fs::write(
+        dir.join("portrait.jpg"),
+        with_exif_orientation_6(&jpeg(&sideways)),
+    )
+    .unwrap();
+    // A few KB of JPEG whose header declares 12000x12000 pixels.
+    let mut huge = jpeg(&GrayImage::from_pixel(16, 16, Luma([200])));
+    let sof = huge
+        .windows(2)
+        .position(|w| w == [0xff, 0xc0])
+        .expect("a baseline JPEG");
+    huge[sof + 5..sof + 9].copy_from_slice(&[0x2e, 0xe0, 0x2e, 0xe0]);
+    std::fs::write(dir.join("huge.jpg"), &huge).unwrap();
+
+    let started = std::time::Instant::now();
+    let lines = predict_json(&[
+        &dir.join("framed.png"),
+        &dir.join("portrait.jpg"),
+        &dir.join("huge.jpg"),
+    ]);
+    assert_eq!(lines[0]["digit"], 7, "framed: {}", lines[0]);
+    assert_eq!(lines[1]["digit"], 7, "portrait: {}", lines[1]);
+    let e = lines[2]["error"].as_str().unwrap_or_default();
+    assert!(
+        e.contains("declares 12000x12000 pixels") && e.contains("too large"),
+        "{}",
+        lines[2]
+    );
+    // Refused from the header, not after decoding 144 megapixels.
+    assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
     std::fs::remove_dir_all(dir).unwrap();
 }
