@@ -1,13 +1,16 @@
 // The page in a real headless Chromium: draw with a real mouse and real touch, read the answer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
-  shared, open, startServer, drawMouse, drawTouch, predicted, waitPrediction,
+  shared, open, watch, startServer, drawMouse, drawTouch, predicted, waitPrediction,
   DIGITS, PHONE, DESKTOP, OUT, expectDigit, strokes,
 } from './harness.mjs';
 
 const env = shared();
+const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 test('mouse: every digit drawn is recognized, live', async () => {
   const { context, page, errors } = await open(env.browser, env.server, DESKTOP);
@@ -176,6 +179,31 @@ test('a corrupt model (not ONNX) is a visible message, and drawing still works',
   await context.close();
   await broken.close();
 });
+
+// Valid ONNX models made for something else (tests/e2e/fixtures, written by
+// crates/train/tests/models.rs): the page must say what is wrong, once, and keep drawing.
+for (const [file, expected] of [
+  ['colour-32x32.onnx', /input has shape N,3,32,32, expected \[N,1,28,28\]/],
+  ['five-outputs.onnx', /model output has shape \[1, 5\], expected \[1, 10\]/],
+]) {
+  test(`a model for other images or classes (${file}) is a visible message, and drawing still works`, async () => {
+    const bytes = fs.readFileSync(path.join(HERE, 'fixtures', file));
+    const server = await startServer({ replace: { 'model.onnx': bytes } });
+    const context = await env.browser.newContext(DESKTOP);
+    const errors = await watch(context, server);
+    const page = await context.newPage();
+    await page.goto(server.url);
+    await page.waitForSelector('#status[data-state="error"]');
+    assert.match(await page.locator('#status-text').textContent(), expected);
+    await drawMouse(page, DIGITS['3']);
+    assert.equal(await strokes(page), 1);
+    assert.equal(await predicted(page), '');
+    assert.match(await page.locator('#confidence').textContent(), /no model/i);
+    assert.deepEqual(errors, [], 'no console errors, not one per frame');
+    await context.close();
+    await server.close();
+  });
+}
 
 test('without WebAssembly the page says so', async () => {
   const context = await env.browser.newContext(DESKTOP);

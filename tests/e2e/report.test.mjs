@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { shared, open, watch, startServer, drawMouse, waitPrediction, DIGITS, DESKTOP, PHONE, OUT, ROOT } from './harness.mjs';
 
 const REPORT = JSON.parse(fs.readFileSync(path.join(ROOT, 'web/assets/model.report.json'), 'utf8'));
@@ -173,6 +174,31 @@ test('a worker that fails hands the check to the main thread, with no unhandled 
   assert.equal(Number(await page.locator('#accuracy').getAttribute('data-value')), REPORT.accuracy);
   assert.match(await page.locator('#eval-status').textContent(), /\(main thread\)/);
   assert.ok(warnings.some((w) => /workers failed \(no memory left\)/.test(w)), warnings.join('\n'));
+  assert.deepEqual(errors, []);
+  await context.close();
+  await server.close();
+});
+
+test('a gzip bomb for a test set is refused after what its header declares', async () => {
+  // A header declaring the 10,000 test images, then 64 MB of zeros more: 65 KB of gzip.
+  const header = Buffer.from([0, 0, 8, 3, 0, 0, 0x27, 0x10, 0, 0, 0, 28, 0, 0, 0, 28]);
+  const bomb = zlib.gzipSync(Buffer.concat([header, Buffer.alloc(10000 * 784 + (64 << 20))]), { level: 9 });
+  const server = await startServer({ replace: { 't10k-images-idx3-ubyte.gz': bomb } });
+  const context = await env.browser.newContext(DESKTOP);
+  const errors = await watch(context, server);
+  const page = await context.newPage();
+  await page.goto(server.url);
+  await page.waitForSelector('html.model-ready');
+  await page.locator('#report').scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => /damaged/.test(document.querySelector('#eval-status').textContent));
+  assert.match(
+    await page.locator('#eval-status').textContent(),
+    /The test set is damaged: t10k-images-idx3-ubyte\.gz: not valid gzip data: inflates to more than the 7840016 bytes its header declares/,
+  );
+  // Drawing still works.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await drawMouse(page, DIGITS['7']);
+  assert.equal(await waitPrediction(page), '7');
   assert.deepEqual(errors, []);
   await context.close();
   await server.close();

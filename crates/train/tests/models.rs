@@ -118,6 +118,72 @@ fn linear(c: i64, side: i64, classes: i64) -> ModelProto {
     })
 }
 
+/// image `[N, c, side, side]` -> GlobalAveragePool -> Flatten -> Gemm to `classes` -> Softmax:
+/// a valid model of a few hundred bytes.
+fn tiny(c: i64, side: i64, classes: i64) -> ModelProto {
+    let weights = TensorProto {
+        name: "w".into(),
+        dims: vec![c, classes],
+        data_type: DataType::Float as i32,
+        raw_data: (0..c * classes)
+            .flat_map(|i| (i as f32 * 0.1).to_le_bytes())
+            .collect(),
+        ..Default::default()
+    };
+    model(GraphProto {
+        name: "tiny".into(),
+        node: vec![
+            node("GlobalAveragePool", &["image"], "pooled", vec![]),
+            node("Flatten", &["pooled"], "flat", vec![axis(1)]),
+            node("Gemm", &["flat", "w"], "scores", vec![]),
+            node("Softmax", &["scores"], "probabilities", vec![axis(1)]),
+        ],
+        initializer: vec![weights],
+        input: vec![value_info(
+            "image",
+            DataType::Float,
+            vec![batch(), dim(c), dim(side), dim(side)],
+        )],
+        output: vec![value_info(
+            "probabilities",
+            DataType::Float,
+            vec![batch(), dim(classes)],
+        )],
+        ..Default::default()
+    })
+}
+
+/// The page's end-to-end tests load these instead of the shipped model
+/// (tests/e2e/fixtures/). Set DIGITS_WRITE_FIXTURES=1 to write them after changing the builder.
+#[test]
+fn the_e2e_fixture_models_are_what_the_builder_makes() {
+    let dir = root().join("tests/e2e/fixtures");
+    for (name, m) in [
+        ("colour-32x32.onnx", tiny(3, 32, 10)),
+        ("five-outputs.onnx", tiny(1, 28, 5)),
+    ] {
+        let bytes = m.encode_to_vec();
+        let path = dir.join(name);
+        if std::env::var_os("DIGITS_WRITE_FIXTURES").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        let committed = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            committed == bytes,
+            "{}: stale; run with DIGITS_WRITE_FIXTURES=1",
+            path.display()
+        );
+        // And the command line says what the page must say.
+        let expected = if name.starts_with("colour") {
+            "expected [N,1,28,28]"
+        } else {
+            "expected [1, 10]"
+        };
+        fails_with(&eval(path.to_str().unwrap()), expected);
+    }
+}
+
 fn write(dir: &Path, name: &str, m: &ModelProto) -> String {
     let path = dir.join(name);
     std::fs::write(&path, m.encode_to_vec()).unwrap();
