@@ -228,50 +228,66 @@ fn dist2_to_segment(p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
     qx * qx + qy * qy
 }
 
-/// Rasterizes strokes into an anti-aliased ink image with round caps and joins. The pen width is
-/// [`PEN_FRACTION`] of the drawing's larger side, so the result looks like an MNIST digit
-/// whatever the canvas size; `None` if there are no points (or any is not finite).
-pub fn rasterize_strokes(strokes: &[Stroke]) -> Option<Ink> {
-    let pts = strokes.iter().flatten();
-    if pts.clone().any(|p| !p.0.is_finite() || !p.1.is_finite()) {
-        return None;
+/// The bounding box (x0, y0, x1, y1) of every point, or `None` if there is none or any is not
+/// finite.
+fn bounds<'a>(points: impl Iterator<Item = &'a (f32, f32)>) -> Option<(f32, f32, f32, f32)> {
+    let mut b = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for &(x, y) in points {
+        if !x.is_finite() || !y.is_finite() {
+            return None;
+        }
+        b = (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y));
     }
-    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-    for &(x, y) in pts {
-        x0 = x0.min(x);
-        y0 = y0.min(y);
-        x1 = x1.max(x);
-        y1 = y1.max(y);
-    }
-    if x0 > x1 {
-        return None;
-    }
-    let side = (x1 - x0).max(y1 - y0);
-    // Work at a fixed resolution; a lone dot gets the size of a pen tip.
-    let scale = if side > 0.0 {
-        STROKE_RESOLUTION / side
-    } else {
-        1.0
-    };
-    let radius = (PEN_FRACTION * STROKE_RESOLUTION / 2.0).max(1.0);
-    let pad = radius.ceil() as usize + 2;
-    let w = ((x1 - x0) * scale).ceil() as usize + 2 * pad + 1;
-    let h = ((y1 - y0) * scale).ceil() as usize + 2 * pad + 1;
-    let mut ink = Ink::new(w, h);
-    let map = |p: &(f32, f32)| {
-        (
-            (p.0 - x0) * scale + pad as f32,
-            (p.1 - y0) * scale + pad as f32,
-        )
-    };
-    for stroke in strokes {
-        let mapped: Vec<(f32, f32)> = stroke.iter().map(map).collect();
-        let segments: Vec<((f32, f32), (f32, f32))> = if mapped.len() == 1 {
-            vec![(mapped[0], mapped[0])]
+    (b.0 <= b.2).then_some(b)
+}
+
+/// How a drawing's bounding box maps onto the raster: the pen width is [`PEN_FRACTION`] of the
+/// drawing's larger side, at a fixed resolution.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Canvas {
+    bounds: (f32, f32, f32, f32),
+    scale: f32,
+    radius: f32,
+    pad: usize,
+    w: usize,
+    h: usize,
+}
+
+impl Canvas {
+    fn new(bounds: (f32, f32, f32, f32)) -> Canvas {
+        let (x0, y0, x1, y1) = bounds;
+        let side = (x1 - x0).max(y1 - y0);
+        // Work at a fixed resolution; a lone dot gets the size of a pen tip.
+        let scale = if side > 0.0 {
+            STROKE_RESOLUTION / side
         } else {
-            mapped.windows(2).map(|s| (s[0], s[1])).collect()
+            1.0
         };
-        for (a, b) in segments {
+        let radius = (PEN_FRACTION * STROKE_RESOLUTION / 2.0).max(1.0);
+        let pad = radius.ceil() as usize + 2;
+        Canvas {
+            bounds,
+            scale,
+            radius,
+            pad,
+            w: ((x1 - x0) * scale).ceil() as usize + 2 * pad + 1,
+            h: ((y1 - y0) * scale).ceil() as usize + 2 * pad + 1,
+        }
+    }
+
+    fn map(&self, p: (f32, f32)) -> (f32, f32) {
+        (
+            (p.0 - self.bounds.0) * self.scale + self.pad as f32,
+            (p.1 - self.bounds.1) * self.scale + self.pad as f32,
+        )
+    }
+
+    /// Draws `stroke` from point `from` on (from 0: its first point as a dot, then every
+    /// segment), anti-aliased with round caps, keeping the darker of old and new ink (so the
+    /// order of drawing does not matter).
+    fn draw(&self, ink: &mut Ink, stroke: &[(f32, f32)], from: usize) {
+        let (w, h, radius) = (self.w, self.h, self.radius);
+        let mut segment = |a: (f32, f32), b: (f32, f32)| {
             let xa = ((a.0.min(b.0) - radius - 1.0).floor().max(0.0)) as usize;
             let xb = ((a.0.max(b.0) + radius + 1.0).ceil() as usize).min(w - 1);
             let ya = ((a.1.min(b.1) - radius - 1.0).floor().max(0.0)) as usize;
@@ -284,9 +300,89 @@ pub fn rasterize_strokes(strokes: &[Stroke]) -> Option<Ink> {
                     *px = px.max(cover);
                 }
             }
+        };
+        // Every stroke starts with a dot, drawn once, with its first point: then a stroke drawn
+        // in pieces (as it grows) and one drawn whole are the same maximum of the same shapes.
+        if let (0, Some(&first)) = (from, stroke.first()) {
+            let p = self.map(first);
+            segment(p, p);
+        }
+        for pair in stroke.windows(2).skip(from.saturating_sub(1)) {
+            segment(self.map(pair[0]), self.map(pair[1]));
         }
     }
+}
+
+/// Rasterizes strokes into an anti-aliased ink image with round caps and joins. The pen width is
+/// [`PEN_FRACTION`] of the drawing's larger side, so the result looks like an MNIST digit
+/// whatever the canvas size; `None` if there are no points (or any is not finite).
+pub fn rasterize_strokes(strokes: &[Stroke]) -> Option<Ink> {
+    let canvas = Canvas::new(bounds(strokes.iter().flatten())?);
+    let mut ink = Ink::new(canvas.w, canvas.h);
+    for stroke in strokes {
+        canvas.draw(&mut ink, stroke, 0);
+    }
     Some(ink)
+}
+
+/// [`rasterize_strokes`] for a drawing that grows point by point, as on the pad: while the new
+/// points stay inside the drawing's bounding box only they are drawn, so a frame costs what
+/// changed, not what was drawn before. Anything else (a point outside the box, an undo, a clear)
+/// draws everything again. The result always equals `rasterize_strokes`, bit for bit.
+#[derive(Clone, Debug, Default)]
+pub struct StrokeRaster {
+    canvas: Option<Canvas>,
+    ink: Option<Ink>,
+    /// For each stroke drawn so far: its first point and how many of its points are drawn.
+    drawn: Vec<((f32, f32), usize)>,
+}
+
+impl StrokeRaster {
+    /// The ink image of `strokes`, drawing only what changed since the last call when it can.
+    pub fn update(&mut self, strokes: &[Stroke]) -> Option<&Ink> {
+        let grown = strokes.len() >= self.drawn.len()
+            && self
+                .drawn
+                .iter()
+                .zip(strokes)
+                .all(|(&(first, n), s)| s.len() >= n && s.first() == Some(&first));
+        let inside = |c: &Canvas| {
+            let (x0, y0, x1, y1) = c.bounds;
+            let new = self
+                .drawn
+                .iter()
+                .zip(strokes)
+                .flat_map(|(&(_, n), s)| &s[n..]);
+            let added = strokes[self.drawn.len().min(strokes.len())..]
+                .iter()
+                .flatten();
+            new.chain(added)
+                .all(|&(x, y)| x >= x0 && x <= x1 && y >= y0 && y <= y1)
+        };
+        match (&self.canvas, &mut self.ink) {
+            (Some(c), Some(ink)) if grown && inside(c) => {
+                for (i, stroke) in strokes.iter().enumerate() {
+                    let from = self.drawn.get(i).map_or(0, |&(_, n)| n);
+                    if from < stroke.len() {
+                        c.draw(ink, stroke, from);
+                    }
+                }
+            }
+            _ => {
+                self.canvas = bounds(strokes.iter().flatten()).map(Canvas::new);
+                self.ink = rasterize_strokes(strokes);
+            }
+        }
+        self.drawn = strokes
+            .iter()
+            .filter_map(|s| Some((*s.first()?, s.len())))
+            .collect();
+        if self.drawn.len() != strokes.len() {
+            // An empty stroke: nothing to compare next time, so start afresh then.
+            self.canvas = None;
+        }
+        self.ink.as_ref()
+    }
 }
 
 /// Model input straight from strokes: `None` for an empty drawing.
@@ -323,6 +419,59 @@ fn mass_centre(img: &[f32], width: usize) -> Option<(f32, f32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drawing_incrementally_equals_drawing_everything_bit_for_bit() {
+        let mut state = 7u32;
+        let mut next = move |n: u32| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (state >> 8) % n
+        };
+        let mut raster = StrokeRaster::default();
+        let mut strokes: Vec<Stroke> = Vec::new();
+        let (mut incremental, mut full) = (0, 0);
+        for step in 0..600 {
+            match next(100) {
+                // Mostly: the pen moves on, usually inside what is drawn, sometimes past it.
+                0..=79 if !strokes.is_empty() => {
+                    let &(x, y) = strokes.last().unwrap().last().unwrap();
+                    let reach = if next(10) == 0 { 40.0 } else { 6.0 };
+                    let dx = next(100) as f32 / 100.0 * reach - reach / 2.0;
+                    let dy = next(100) as f32 / 100.0 * reach - reach / 2.0;
+                    strokes.last_mut().unwrap().push((x + dx, y + dy));
+                }
+                // A new stroke (also the first move when there is none).
+                0..=93 => strokes.push(vec![(next(200) as f32, next(200) as f32)]),
+                94..=97 => {
+                    strokes.pop();
+                }
+                _ => strokes.clear(),
+            }
+            let before = raster.canvas;
+            let got = raster.update(&strokes).cloned();
+            let path = if before.is_some() && before == raster.canvas {
+                incremental += 1;
+                "incremental"
+            } else {
+                full += 1;
+                "full"
+            };
+            let want = rasterize_strokes(&strokes);
+            if got != want {
+                let (g, w) = (got.unwrap(), want.unwrap());
+                let differ = g.data.iter().zip(&w.data).filter(|(a, b)| a != b).count();
+                panic!(
+                    "step {step} ({path}): {}x{} vs {}x{}, {differ} pixels differ",
+                    g.width, g.height, w.width, w.height
+                );
+            }
+        }
+        // Both paths ran many times.
+        assert!(
+            incremental > 200 && full > 20,
+            "{incremental} incremental, {full} full"
+        );
+    }
 
     #[test]
     fn paper_is_the_dominant_level_and_a_frame_is_not_ink() {
