@@ -4,6 +4,7 @@
 //! 0.0 = background and 1.0 = ink; output `probabilities`, float32 `[N,10]`.
 
 use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::{CLASSES, PIXELS, SIDE};
 
@@ -137,17 +138,10 @@ impl Model {
             .map(|p| (p.key.clone(), p.value.clone()))
             .collect();
         let mut model = onnx.model_for_proto_model(&proto).map_err(|e| chain(&e))?;
-        // The model's own input and output, checked before a batch size replaces its first
-        // dimension (which would hide a wrong shape behind tract's unification errors).
-        let declared = model.clone().into_typed().map_err(|e| chain(&e))?;
-        Self::check_io(&declared)?;
-        // A model made for a fixed number of images (PyTorch's default export has 1) is run
-        // with exactly that many.
-        let fixed = declared
-            .input_fact(0)
-            .ok()
-            .and_then(|f| f.shape.iter().next().and_then(|d| d.to_i64().ok()))
-            .and_then(|n| usize::try_from(n).ok());
+        // The model's declared input, checked before a batch size replaces its first dimension
+        // (which would hide a wrong shape behind tract's unification errors). A model made for
+        // a fixed number of images (PyTorch's default export has 1) is run with that many.
+        let fixed = Self::declared_batch(&model)?;
         let batch = match (fixed, batch) {
             (Some(n), _) => Some(n.max(1)),
             (None, Some(b)) => {
@@ -187,6 +181,50 @@ impl Model {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Checks what the ONNX file declares about its input, without typing the whole graph:
+    /// one input and one output, and where the input's dimensions are given, `[N,1,28,28]`.
+    /// Returns the first dimension if it is a fixed number.
+    fn declared_batch(model: &InferenceModel) -> Result<Option<usize>, String> {
+        if model.inputs.len() != 1 || model.outputs.len() != 1 {
+            return Err(format!(
+                "expected one input and one output, found {} and {}",
+                model.inputs.len(),
+                model.outputs.len()
+            ));
+        }
+        let fact = model.input_fact(0).map_err(|e| chain(&e))?;
+        let dims: Vec<Option<i64>> = fact
+            .shape
+            .dims()
+            .map(|d| d.concretize().and_then(|d| d.to_i64().ok()))
+            .collect();
+        let fits = dims.len() == 4
+            && [1, SIDE as i64, SIDE as i64]
+                .iter()
+                .zip(&dims[1..])
+                .all(|(&want, got)| got.is_none_or(|g| g == want));
+        if !dims.is_empty() && !fits {
+            let shown: Vec<String> = dims
+                .iter()
+                .enumerate()
+                .map(|(i, d)| match (i, d) {
+                    (_, Some(v)) => v.to_string(),
+                    (0, None) => "N".into(),
+                    _ => "?".into(),
+                })
+                .collect();
+            return Err(format!(
+                "input has shape {}, expected [N,1,28,28]",
+                shown.join(",")
+            ));
+        }
+        Ok(dims
+            .first()
+            .copied()
+            .flatten()
+            .and_then(|n| usize::try_from(n).ok()))
     }
 
     fn check_io(model: &TypedModel) -> Result<(), String> {
