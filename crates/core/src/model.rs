@@ -70,6 +70,17 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     }
 }
 
+/// A digit model has one input (the images) and one output (their probabilities).
+fn one_in_one_out(inputs: usize, outputs: usize) -> Result<(), String> {
+    if inputs == 1 && outputs == 1 {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected one input and one output, found {inputs} and {outputs}"
+        ))
+    }
+}
+
 /// Whether one image's outputs can be probabilities: finite, within 0..1 and adding up to 1.
 fn probabilities(p: &[f32; CLASSES]) -> bool {
     let sum: f32 = p.iter().sum();
@@ -187,13 +198,7 @@ impl Model {
     /// one input and one output, and where the input's dimensions are given, `[N,1,28,28]`.
     /// Returns the first dimension if it is a fixed number.
     fn declared_batch(model: &InferenceModel) -> Result<Option<usize>, String> {
-        if model.inputs.len() != 1 || model.outputs.len() != 1 {
-            return Err(format!(
-                "expected one input and one output, found {} and {}",
-                model.inputs.len(),
-                model.outputs.len()
-            ));
-        }
+        one_in_one_out(model.inputs.len(), model.outputs.len())?;
         let fact = model.input_fact(0).map_err(|e| chain(&e))?;
         let dims: Vec<Option<i64>> = fact
             .shape
@@ -228,13 +233,7 @@ impl Model {
     }
 
     fn check_io(model: &TypedModel) -> Result<(), String> {
-        if model.inputs.len() != 1 || model.outputs.len() != 1 {
-            return Err(format!(
-                "expected one input and one output, found {} and {}",
-                model.inputs.len(),
-                model.outputs.len()
-            ));
-        }
+        one_in_one_out(model.inputs.len(), model.outputs.len())?;
         let fact = model.input_fact(0).map_err(|e| chain(&e))?;
         if fact.datum_type != f32::datum_type() {
             return Err(format!("input is {:?}, expected f32", fact.datum_type));

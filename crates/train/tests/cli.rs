@@ -2,27 +2,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use common::{digits, digits_in, fails_with, root, stderr, tmp};
+
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn digits(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_digits"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run digits")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("digits-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn json(out: &Output) -> serde_json::Value {
     assert!(
@@ -31,10 +14,6 @@ fn json(out: &Output) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn confusion_total(v: &serde_json::Value) -> u64 {
@@ -265,24 +244,6 @@ fn eval_writes_svg_report() {
 }
 
 // Hardening: each test below reproduces a finding of the adversarial probe (issue 11).
-
-fn digits_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_digits"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run digits")
-}
-
-/// An error, not a panic (exit code 101) or a crash, whose message contains `expected`.
-fn fails_with(out: &Output, expected: &str) {
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(out));
-    assert!(
-        stderr(out).contains(expected),
-        "{expected:?} not in: {}",
-        stderr(out)
-    );
-}
 
 fn train_args<'a>(data: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![

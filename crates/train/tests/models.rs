@@ -4,8 +4,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use common::{digits, fails_with, root, tmp};
+
+use std::path::Path;
+use std::process::Output;
 
 use prost::Message;
 use tract_onnx::pb::{
@@ -14,10 +16,6 @@ use tract_onnx::pb::{
     tensor_proto::DataType, tensor_shape_proto::Dimension, tensor_shape_proto::dimension,
     type_proto,
 };
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn shipped() -> ModelProto {
     let bytes = std::fs::read(root().join("web/assets/model.onnx")).unwrap();
@@ -82,40 +80,6 @@ fn model(graph: GraphProto) -> ModelProto {
         graph: Some(graph),
         ..Default::default()
     }
-}
-
-/// image `[N, c, side, side]` -> Flatten -> Gemm to `classes` outputs -> Softmax.
-fn linear(c: i64, side: i64, classes: i64) -> ModelProto {
-    let inputs = (c * side * side) as usize;
-    let weights = TensorProto {
-        name: "w".into(),
-        dims: vec![inputs as i64, classes],
-        data_type: DataType::Float as i32,
-        raw_data: (0..inputs * classes as usize)
-            .flat_map(|i| ((i % 7) as f32 * 0.01).to_le_bytes())
-            .collect(),
-        ..Default::default()
-    };
-    model(GraphProto {
-        name: "linear".into(),
-        node: vec![
-            node("Flatten", &["image"], "flat", vec![axis(1)]),
-            node("Gemm", &["flat", "w"], "scores", vec![]),
-            node("Softmax", &["scores"], "probabilities", vec![axis(1)]),
-        ],
-        initializer: vec![weights],
-        input: vec![value_info(
-            "image",
-            DataType::Float,
-            vec![batch(), dim(c), dim(side), dim(side)],
-        )],
-        output: vec![value_info(
-            "probabilities",
-            DataType::Float,
-            vec![batch(), dim(classes)],
-        )],
-        ..Default::default()
-    })
 }
 
 /// image `[N, c, side, side]` -> GlobalAveragePool -> Flatten -> Gemm to `classes` -> Softmax:
@@ -190,14 +154,6 @@ fn write(dir: &Path, name: &str, m: &ModelProto) -> String {
     path.to_str().unwrap().to_string()
 }
 
-fn digits(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_digits"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run digits")
-}
-
 fn eval(model: &str) -> Output {
     let data = common::data_dir();
     digits(&[
@@ -210,12 +166,6 @@ fn eval(model: &str) -> Output {
     ])
 }
 
-fn fails_with(out: &Output, expected: &str) {
-    let e = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{e}");
-    assert!(e.contains(expected), "{expected:?} not in: {e}");
-}
-
 fn accuracy(out: &Output) -> f64 {
     assert!(
         out.status.success(),
@@ -226,30 +176,9 @@ fn accuracy(out: &Output) -> f64 {
     v["accuracy"].as_f64().unwrap()
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("digits-models-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-#[test]
-fn a_model_for_other_images_or_other_classes_is_named_as_such() {
-    let dir = tmp("shapes");
-    let colour = write(&dir, "cifar.onnx", &linear(3, 32, 10));
-    fails_with(&eval(&colour), "expected [N,1,28,28]");
-    fails_with(&eval(&colour), "3,32,32");
-    let five = write(&dir, "five.onnx", &linear(1, 28, 5));
-    fails_with(
-        &eval(&five),
-        "model output has shape [1, 5], expected [1, 10]",
-    );
-    std::fs::remove_dir_all(dir).unwrap();
-}
-
 #[test]
 fn a_model_without_softmax_gets_one_and_says_so() {
-    let dir = tmp("logits");
+    let dir = tmp("models-logits");
     let mut m = shipped();
     let graph = m.graph.as_mut().unwrap();
     let softmax = graph.node.pop().unwrap();
@@ -281,7 +210,7 @@ fn a_model_without_softmax_gets_one_and_says_so() {
 
 #[test]
 fn a_model_made_for_one_image_at_a_time_evaluates() {
-    let dir = tmp("batch1");
+    let dir = tmp("models-batch1");
     let mut m = shipped();
     let graph = m.graph.as_mut().unwrap();
     for io in graph.input.iter_mut().chain(graph.output.iter_mut()) {
@@ -298,7 +227,7 @@ fn a_model_made_for_one_image_at_a_time_evaluates() {
 
 #[test]
 fn a_model_that_asks_for_an_absurd_tensor_is_an_error_not_a_crash() {
-    let dir = tmp("huge");
+    let dir = tmp("models-huge");
     let shape = TensorProto {
         name: "shape".into(),
         dims: vec![2],

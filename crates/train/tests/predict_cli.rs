@@ -3,18 +3,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use common::tmp;
+
+use std::path::Path;
 use std::process::Command;
 
 use image::{GrayImage, Luma};
-
-/// A fresh directory of this test's own (tests run in parallel).
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("digits-predict-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// MNIST test image `i` drawn `scale` times larger at (`ox`, `oy`) on a `w` x `h` picture.
 fn picture(
@@ -59,7 +53,7 @@ fn huge_png(path: &Path, w: u32, h: u32) {
 
 #[test]
 fn predicts_pictures_and_reports_bad_files() {
-    let dir = tmp("files");
+    let dir = tmp("predict-files");
     let labels = common::test_set().labels;
     picture(0, 640, 480, 100, 60, 12, true)
         .save(dir.join("a.png"))
@@ -191,7 +185,7 @@ fn with_exif_orientation_6(jpeg: &[u8]) -> Vec<u8> {
 
 #[test]
 fn pictures_as_phones_and_scanners_make_them() {
-    let dir = tmp("phones");
+    let dir = tmp("predict-phones");
     let test = common::test_set();
     assert_eq!(test.labels[0], 7, "MNIST's first test digit is a 7");
     // A clean 7 on white paper inside a thin black frame.

@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests: where MNIST lives and small training runs.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use digits_core::idx::{self, Labelled, Split};
 use digits_train::augment::Augment;
@@ -46,4 +47,45 @@ pub fn config(arch: &str, epochs: usize, threads: usize) -> TrainConfig {
         augment: Augment::DEFAULT,
         progress: false,
     }
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `digits` with `args` from the workspace root.
+pub fn digits(args: &[&str]) -> Output {
+    digits_in(&root(), args)
+}
+
+/// Runs `digits` with `args` from `dir`.
+pub fn digits_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_digits"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run digits")
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// An error, not a panic (exit code 101) or a crash, whose message contains `expected`.
+pub fn fails_with(out: &Output, expected: &str) {
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(out));
+    assert!(
+        stderr(out).contains(expected),
+        "{expected:?} not in: {}",
+        stderr(out)
+    );
+}
+
+/// A fresh temporary directory for one test (tests run in parallel: give each its own name).
+pub fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("digits-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
 }
