@@ -5,7 +5,7 @@ mod common;
 
 use common::tmp;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use image::{GrayImage, Luma};
@@ -74,17 +74,8 @@ fn predicts_pictures_and_reports_bad_files() {
         "huge.png",
         "missing.png",
     ];
-    let out = Command::new(env!("CARGO_BIN_EXE_digits"))
-        .arg("predict")
-        .arg("--model")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../web/assets/model.onnx"
-        ))
-        .arg("--json")
-        .args(files.iter().map(|f| dir.join(f)))
-        .output()
-        .unwrap();
+    let paths: Vec<PathBuf> = files.iter().map(|f| dir.join(f)).collect();
+    let out = predict_shipped(&paths);
     assert!(!out.status.success(), "three files cannot be read");
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<serde_json::Value> = stdout
@@ -140,8 +131,9 @@ fn predicts_pictures_and_reports_bad_files() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-fn predict_json(paths: &[&Path]) -> Vec<serde_json::Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_digits"))
+/// `digits predict --json` with the shipped model on `paths`.
+fn predict_shipped(paths: &[impl AsRef<std::ffi::OsStr>]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_digits"))
         .arg("predict")
         .arg("--model")
         .arg(concat!(
@@ -151,7 +143,12 @@ fn predict_json(paths: &[&Path]) -> Vec<serde_json::Value> {
         .arg("--json")
         .args(paths)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// The JSON line of each of `paths`.
+fn predict_json(paths: &[&Path]) -> Vec<serde_json::Value> {
+    let out = predict_shipped(paths);
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
