@@ -8,6 +8,7 @@
 //! * [`metrics`]: accuracy, confusion matrix, per-class precision and recall.
 //! * [`report`]: the model report (`MODEL.report.json`) that the trainer writes and the command
 //!   line and the page read.
+//! * [`trace`]: pen strokes from a scanned digit (the drawn-digit benchmark, pen augmentation).
 //! * [`svg`]: the charts (probabilities, confusion matrix, sample grid) as SVG text.
 //!
 //! The wasm32 build has no file system access, threads or clocks: everything here works on
@@ -21,6 +22,7 @@ pub mod model;
 pub mod preprocess;
 pub mod report;
 pub mod svg;
+pub mod trace;
 
 /// Side of an MNIST image in pixels.
 pub const SIDE: usize = 28;

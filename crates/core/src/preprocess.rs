@@ -57,7 +57,7 @@ impl Ink {
 
     /// From 8-bit luminance of either polarity (dark ink on light paper, or light on dark).
     /// The dominant level (the median: most of a picture of a digit is paper) decides which is
-    /// the paper, and lines of ink along the picture's edges (a frame, a scanner's border) are
+    /// the paper, its grain (three median deviations from that level) is paper too, and lines of ink along the picture's edges (a frame, a scanner's border) are
     /// cleared; the contrast is stretched so the strongest ink is 1.0. A picture without
     /// contrast is empty (all zero).
     pub fn from_luma(width: usize, height: usize, luma: &[u8]) -> Ink {
@@ -75,7 +75,10 @@ impl Ink {
                 v as f32
             }
         };
-        let floor = level(bg);
+        // The paper's grain (a photo's noise, a scan's texture) is paper too: levels within
+        // three median deviations of the paper level are not ink.
+        let deviation: Vec<u8> = luma.iter().map(|&v| v.abs_diff(bg)).collect();
+        let floor = level(bg) + 3.0 * median(&deviation) as f32;
         let peak = luma.iter().map(|&v| level(v)).fold(0.0, f32::max);
         // Less than 10% contrast with the paper: nothing is written.
         if peak - floor < 25.5 {
@@ -125,6 +128,28 @@ impl Ink {
                     break;
                 }
                 (0..h).for_each(|y| self.data[y * w + x] = 0.0);
+            }
+        }
+    }
+
+    /// Paints the segment a-b (pixel coordinates, pixel centres at +0.5) with a round pen of
+    /// `radius` pixels, anti-aliased, keeping the darker of old and new ink (so the order of
+    /// painting does not matter). A point is a segment with a = b.
+    pub fn paint_segment(&mut self, a: (f32, f32), b: (f32, f32), radius: f32) {
+        let (w, h) = (self.width, self.height);
+        if w == 0 || h == 0 {
+            return;
+        }
+        let xa = ((a.0.min(b.0) - radius - 1.0).floor().max(0.0)) as usize;
+        let xb = ((a.0.max(b.0) + radius + 1.0).ceil() as usize).min(w - 1);
+        let ya = ((a.1.min(b.1) - radius - 1.0).floor().max(0.0)) as usize;
+        let yb = ((a.1.max(b.1) + radius + 1.0).ceil() as usize).min(h - 1);
+        for y in ya..=yb {
+            for x in xa..=xb {
+                let d = dist2_to_segment((x as f32 + 0.5, y as f32 + 0.5), a, b).sqrt();
+                let cover = (radius + 0.5 - d).clamp(0.0, 1.0);
+                let px = &mut self.data[y * w + x];
+                *px = px.max(cover);
             }
         }
     }
@@ -228,6 +253,11 @@ fn dist2_to_segment(p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
     qx * qx + qy * qy
 }
 
+/// Distance from p to the segment a-b.
+pub(crate) fn distance_to_segment(p: (f32, f32), a: (f32, f32), b: (f32, f32)) -> f32 {
+    dist2_to_segment(p, a, b).sqrt()
+}
+
 /// The bounding box (x0, y0, x1, y1) of every point, or `None` if there is none or any is not
 /// finite.
 fn bounds<'a>(points: impl Iterator<Item = &'a (f32, f32)>) -> Option<(f32, f32, f32, f32)> {
@@ -286,21 +316,7 @@ impl Canvas {
     /// segment), anti-aliased with round caps, keeping the darker of old and new ink (so the
     /// order of drawing does not matter).
     fn draw(&self, ink: &mut Ink, stroke: &[(f32, f32)], from: usize) {
-        let (w, h, radius) = (self.w, self.h, self.radius);
-        let mut segment = |a: (f32, f32), b: (f32, f32)| {
-            let xa = ((a.0.min(b.0) - radius - 1.0).floor().max(0.0)) as usize;
-            let xb = ((a.0.max(b.0) + radius + 1.0).ceil() as usize).min(w - 1);
-            let ya = ((a.1.min(b.1) - radius - 1.0).floor().max(0.0)) as usize;
-            let yb = ((a.1.max(b.1) + radius + 1.0).ceil() as usize).min(h - 1);
-            for y in ya..=yb {
-                for x in xa..=xb {
-                    let d = dist2_to_segment((x as f32 + 0.5, y as f32 + 0.5), a, b).sqrt();
-                    let cover = (radius + 0.5 - d).clamp(0.0, 1.0);
-                    let px = &mut ink.data[y * w + x];
-                    *px = px.max(cover);
-                }
-            }
-        };
+        let mut segment = |a: (f32, f32), b: (f32, f32)| ink.paint_segment(a, b, self.radius);
         // Every stroke starts with a dot, drawn once, with its first point: then a stroke drawn
         // in pieces (as it grows) and one drawn whole are the same maximum of the same shapes.
         if let (0, Some(&first)) = (from, stroke.first()) {
@@ -573,6 +589,23 @@ mod tests {
         assert!(centre_of_mass(&dot).is_some());
         assert_eq!(to_mnist(&Ink::new(40, 30)), None);
         assert_eq!(to_mnist(&Ink::new(0, 0)), None);
+    }
+
+    #[test]
+    fn the_papers_grain_is_not_ink() {
+        // A bar on paper with noise of +-12 levels: the bar alone is ink, so it fills the box.
+        let (w, h) = (60, 40);
+        let mut state = 3u32;
+        let luma: Vec<u8> = (0..w * h)
+            .map(|i| {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                let noise = ((state >> 16) % 25) as i32 - 12;
+                let bar = (25..31).contains(&(i % w)) && (10..30).contains(&(i / w));
+                ((if bar { 30 } else { 220 }) + noise) as u8
+            })
+            .collect();
+        let ink = Ink::from_luma(w, h, &luma);
+        assert_eq!(ink.bounding_box(), Some((25, 10, 30, 29)));
     }
 
     #[test]
