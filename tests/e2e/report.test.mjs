@@ -27,6 +27,10 @@ test('the browser reproduces the report exactly, and mistakes can be explored', 
   assert.equal(cs.length, 100);
   assert.equal(cs.reduce((a, c) => a + c.n, 0), 10000);
   for (const c of cs) assert.equal(c.n, REPORT.confusion[c.t][c.p], `cell ${c.t},${c.p}`);
+  // Beside it, the drawn-digit figure from the trainer's report, labelled as such.
+  assert.ok(await page.locator('#drawn').isVisible());
+  assert.equal(Number(await page.locator('#drawn-accuracy').getAttribute('data-value')), REPORT.drawn.accuracy);
+  assert.match(await page.locator('#drawn-source').textContent(), /traced into pen strokes .* trainer's report, seed 1\)/);
 
   // The default grid is the report's samples.
   const shown = await page.$$eval('#samples [data-index]', (els) => els.map((e) => Number(e.dataset.index)));

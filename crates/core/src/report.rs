@@ -47,6 +47,31 @@ impl Evaluation {
     }
 }
 
+/// How a model reads the test digits traced into pen strokes and redrawn (the drawn-digit
+/// benchmark, `digits eval --style drawn|picture --seed N`): the same digits, the same answers
+/// for the same seed.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StyleFigures {
+    pub seed: u64,
+    pub accuracy: f64,
+    pub correct: u32,
+    pub total: u32,
+    /// `confusion[true][predicted]`.
+    pub confusion: [[u32; CLASSES]; CLASSES],
+}
+
+impl StyleFigures {
+    pub fn from_confusion(c: &Confusion, seed: u64) -> StyleFigures {
+        StyleFigures {
+            seed,
+            accuracy: c.accuracy(),
+            correct: c.correct(),
+            total: c.total(),
+            confusion: c.counts,
+        }
+    }
+}
+
 /// What one training epoch measured.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Epoch {
@@ -105,6 +130,12 @@ pub struct ModelReport {
     pub history: Vec<Epoch>,
     #[serde(flatten)]
     pub test: Evaluation,
+    /// The test digits drawn on the pad through the page's code (absent in older reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drawn: Option<StyleFigures>,
+    /// The test digits drawn as pictures and read as `digits predict` reads them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture: Option<StyleFigures>,
     /// Test-set indices for a sample grid: the first mistakes, then correct digits of every
     /// class.
     pub samples: Vec<usize>,
@@ -141,6 +172,22 @@ impl ModelReport {
                 report.test.total,
                 report.test.correct
             )));
+        }
+        for (style, f) in [("drawn", &report.drawn), ("picture", &report.picture)] {
+            let Some(f) = f else { continue };
+            let m = Confusion {
+                counts: f.confusion,
+            };
+            if m.total() != f.total || m.correct() != f.correct || f.total != report.test.total {
+                return Err(invalid(format!(
+                    "the {style} figures' matrix holds {} digits, {} right, but they say {} of {} (and the test set has {})",
+                    m.total(),
+                    m.correct(),
+                    f.correct,
+                    f.total,
+                    report.test.total
+                )));
+            }
         }
         if let Some(&i) = report
             .samples
@@ -217,6 +264,11 @@ mod tests {
                 images_per_sec: 2.0,
             }],
             test: Evaluation::from_confusion(&c),
+            drawn: Some(StyleFigures::from_confusion(
+                &Confusion::from_predictions(&[1, 2, 2], &[1, 1, 1]),
+                7,
+            )),
+            picture: None,
             samples: vec![2, 0],
         }
     }
@@ -252,6 +304,9 @@ mod tests {
         assert_eq!(v["per_class"][1]["support"], 1);
         assert_eq!(v["history"][0]["elapsed_seconds"], 1.5);
         assert!((v["accuracy"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(v["drawn"]["correct"], 1);
+        assert_eq!(v["drawn"]["seed"], 7);
+        assert!(v.get("picture").is_none(), "absent figures are left out");
     }
 
     #[test]
@@ -285,6 +340,10 @@ mod tests {
             ),
             (&good.replace("\"correct\": 2", "\"correct\": 3"), "2 right"),
             (&good.replace("\n    2,\n", "\n    7,\n"), "sample index 7"),
+            (
+                &good.replace("\"correct\": 1", "\"correct\": 2"),
+                "drawn figures' matrix holds 3 digits, 1 right",
+            ),
         ];
         for (text, expected) in cases {
             let e = ModelReport::from_json(text.as_bytes(), "m.report.json").unwrap_err();

@@ -1,5 +1,6 @@
-//! Training throughput (images/s) of the default and of PyTorch's example network, and tract's
-//! batch-1 inference latency on the exported default network.
+//! Training throughput (images/s) of the default and of PyTorch's example network (the default
+//! also with half the images redrawn from pen strokes, `--pen 0.5`), and tract's batch-1
+//! inference latency on the exported default network.
 //!
 //! `cargo bench -p digits-train --bench throughput`. Synthetic images: speed does not depend on
 //! the pixel values, and the benchmark needs no data set.
@@ -7,13 +8,14 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use digits_core::idx::{Images, Labelled};
 use digits_core::model::Model;
+use digits_core::preprocess::Stroke;
 use digits_core::{CLASSES, PIXELS, SIDE};
 use digits_train::augment::Augment;
 use digits_train::export;
 use digits_train::net::Network;
 use digits_train::optim::{Optimizer, OptimizerKind};
 use digits_train::rng::Rng;
-use digits_train::train::Engine;
+use digits_train::train::{Engine, Pen};
 
 const BATCH: usize = 128;
 
@@ -38,15 +40,40 @@ fn synthetic(n: usize) -> Labelled {
     }
 }
 
+/// Strokes like a traced digit's for each of `n` images: a loop and a tail of 40 points in all,
+/// varied a little.
+fn synthetic_strokes(n: usize) -> Vec<Vec<Stroke>> {
+    let mut r = Rng::new(2);
+    (0..n)
+        .map(|_| {
+            let (cx, cy, rad) = (r.range(11.0, 17.0), r.range(8.0, 12.0), r.range(3.0, 5.0));
+            let ring: Stroke = (0..=28)
+                .map(|k| {
+                    let t = std::f32::consts::TAU * k as f32 / 28.0;
+                    (cx + rad * t.cos(), cy + rad * t.sin())
+                })
+                .collect();
+            let tail: Stroke = (0..12).map(|k| (cx + rad, cy + k as f32 * 1.2)).collect();
+            vec![ring, tail]
+        })
+        .collect()
+}
+
 fn training(c: &mut Criterion) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let data = synthetic(BATCH * 8);
     let mut group = c.benchmark_group("train_step");
     group.throughput(Throughput::Elements(BATCH as u64));
     group.sample_size(20);
-    for (name, arch) in [
-        ("default", digits_train::DEFAULT_ARCH),
-        ("pytorch_example", digits_train::PYTORCH_ARCH),
+    let strokes = synthetic_strokes(data.len());
+    let pen = Pen {
+        traces: &strokes,
+        share: 0.5,
+    };
+    for (name, arch, pen) in [
+        ("default", digits_train::DEFAULT_ARCH, None),
+        ("default_pen0.5", digits_train::DEFAULT_ARCH, Some(pen)),
+        ("pytorch_example", digits_train::PYTORCH_ARCH, None),
     ] {
         let mut net = Network::new(arch, 1).unwrap();
         let mut engine = Engine::new(&net, BATCH, threads).unwrap();
@@ -69,6 +96,7 @@ fn training(c: &mut Criterion) {
                     &data,
                     batch,
                     &Augment::DEFAULT,
+                    pen,
                     0.0,
                     1,
                     step,

@@ -7,11 +7,13 @@ use clap::{Args, Parser, Subcommand};
 use digits_core::idx::{self, Labelled, Split};
 use digits_core::metrics::Confusion;
 use digits_core::model::{Model, to_input};
-use digits_core::report::{Evaluation, ModelReport, pick_samples};
+use digits_core::report::{Evaluation, ModelReport, StyleFigures, pick_samples};
 
 use crate::augment::Augment;
 use crate::export;
 use crate::optim::{OptimizerKind, Schedule};
+use crate::pen::Style;
+use crate::traces;
 use crate::train::{self, TrainConfig};
 
 /// Where the page's model lives; `digits eval` and `digits predict` use it by default.
@@ -115,6 +117,11 @@ pub struct TrainArgs {
     /// Elastic distortion strength in pixels (0 = off).
     #[arg(long, default_value_t = 0.0)]
     pub elastic: f32,
+    /// Share of training images redrawn from their traced strokes with an even, round pen (on
+    /// the pad or as a picture) instead of the scan; 0 = scans only. The traces are made once
+    /// and cached beside the data.
+    #[arg(long, default_value_t = 0.3)]
+    pub pen: f32,
 }
 
 #[derive(Args, Debug)]
@@ -129,7 +136,17 @@ pub struct EvalArgs {
     /// Also write confusion-matrix.svg and samples.svg (the report's sample digits) into DIR.
     #[arg(long, value_name = "DIR")]
     pub svg: Option<PathBuf>,
+    /// How the test digits are shown: as scanned, or traced into pen strokes and drawn on the
+    /// pad through the page's code, or drawn as pictures and read as `digits predict` reads them.
+    #[arg(long, value_enum, default_value_t = Style::Scan)]
+    pub style: Style,
+    /// Seed of the drawings' random sizes, places, pens and paper (drawn and picture styles).
+    #[arg(long, default_value_t = BENCH_SEED)]
+    pub seed: u64,
 }
+
+/// The seed of the drawn-digit benchmark's figures in the model report.
+pub const BENCH_SEED: u64 = 1;
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
@@ -226,10 +243,46 @@ pub fn classify(model: &Model, data: &Labelled) -> Result<Vec<u8>> {
     Ok(predicted)
 }
 
+/// The model's answers for the test digits shown in `style`: the scans as they are, or each
+/// digit's traced strokes (cached in `data_dir`) redrawn with its own random stream derived from
+/// `seed`, so the same seed gives the same drawings on any number of threads.
+pub fn classify_style(
+    model: &Model,
+    test: &Labelled,
+    style: Style,
+    seed: u64,
+    data_dir: &Path,
+    threads: usize,
+) -> Result<Vec<u8>> {
+    if style == Style::Scan {
+        return classify(model, test);
+    }
+    use rayon::prelude::*;
+    const SLICE: usize = 500;
+    let traces = traces::load_or_trace(data_dir, &test.images.pixels, threads)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()?;
+    let mut predicted = Vec::with_capacity(test.len());
+    for (k, slice) in traces.chunks(SLICE).enumerate() {
+        let inputs: Vec<f32> = pool.install(|| {
+            slice
+                .par_iter()
+                .enumerate()
+                .flat_map_iter(|(j, strokes)| style.benchmark_input(seed, k * SLICE + j, strokes))
+                .collect()
+        });
+        predicted.extend(model.classify(&inputs, SLICE)?);
+    }
+    Ok(predicted)
+}
+
+fn all_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 fn train_cmd(a: TrainArgs) -> Result<()> {
-    let threads = a
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = a.threads.unwrap_or_else(all_threads);
     anyhow::ensure!(threads >= 1, "--threads must be at least 1");
     // Fail on a bad spec, bad settings or an unwritable --out before loading the data takes
     // time, and long before training does.
@@ -253,6 +306,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
                 ..Augment::DEFAULT
             }
         },
+        pen: if a.no_augment { 0.0 } else { a.pen },
         progress: true,
     };
     cfg.check()?;
@@ -271,6 +325,15 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     );
     let cut = all.len() - a.val;
     let (train_set, val_set) = (all.slice(0..cut), all.slice(cut..all.len()));
+    let train_traces = if cfg.pen > 0.0 {
+        Some(traces::load_or_trace(
+            &data,
+            &train_set.images.pixels,
+            threads,
+        )?)
+    } else {
+        None
+    };
     let test = idx::load_split(&data, Split::Test)?;
     eprintln!(
         "training {} ({} parameters) on {} images ({} held out), {} threads",
@@ -280,7 +343,14 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         val_set.len(),
         threads
     );
-    let trained = train::train(&cfg, &train_set, &val_set, &test, |s| eprintln!("{s}"))?;
+    let trained = train::train(
+        &cfg,
+        &train_set,
+        train_traces.as_deref(),
+        &val_set,
+        &test,
+        |s| eprintln!("{s}"),
+    )?;
 
     let dataset = a.data.file_name().map_or_else(
         || a.data.display().to_string(),
@@ -306,6 +376,22 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         format!("{:.4}", confusion.accuracy()),
     ));
     let bytes = export::to_onnx(&trained.net, &meta);
+    // The drawn-digit benchmark, on the same exported graph.
+    let mut styles = Vec::new();
+    for style in [Style::Drawn, Style::Picture] {
+        let predicted = classify_style(&model, &test, style, BENCH_SEED, &data, threads)?;
+        let c = Confusion::from_predictions(&test.labels, &predicted);
+        eprintln!(
+            "test digits {}: {:.2}% ({}/{})",
+            style.name(),
+            100.0 * c.accuracy(),
+            c.correct(),
+            c.total()
+        );
+        styles.push(StyleFigures::from_confusion(&c, BENCH_SEED));
+    }
+    let picture = styles.pop();
+    let drawn = styles.pop();
     write_atomically(&a.out, &bytes)?;
     let report = ModelReport {
         dataset,
@@ -324,6 +410,8 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         images_per_sec: trained.images_per_sec,
         history: trained.epochs,
         test: Evaluation::from_confusion(&confusion),
+        drawn,
+        picture,
         samples: pick_samples(&test.labels, &predicted, 100),
     };
     let rp = report_path(&a.out);
@@ -351,18 +439,40 @@ fn eval_cmd(a: EvalArgs) -> Result<()> {
         "{}: the test set has no images, so there is nothing to evaluate",
         data.display()
     );
-    let predicted = classify(&model, &test)?;
+    let predicted = classify_style(&model, &test, a.style, a.seed, &data, all_threads())?;
     let confusion = Confusion::from_predictions(&test.labels, &predicted);
     if let Some(dir) = &a.svg {
-        write_svgs(dir, &model_path, &test, &predicted, &confusion)?;
+        // The sample grid shows what the model saw: the scans, or the digits as drawn.
+        let traces = match a.style {
+            Style::Scan => None,
+            _ => Some(traces::load_or_trace(
+                &data,
+                &test.images.pixels,
+                all_threads(),
+            )?),
+        };
+        let pixels = |i: usize| match &traces {
+            Some(t) => a.style.benchmark_input(a.seed, i, &t[i]),
+            None => test.input(i),
+        };
+        let report = (a.style == Style::Scan).then_some(model_path.as_path());
+        write_svgs(dir, report, &test, &predicted, &confusion, pixels)?;
     }
     if a.json {
         let mut v = serde_json::to_value(Evaluation::from_confusion(&confusion))?;
         v["model"] = a.model.display().to_string().into();
         v["data"] = a.data.display().to_string().into();
+        v["style"] = a.style.name().into();
+        if a.style != Style::Scan {
+            v["seed"] = a.seed.into();
+        }
         println!("{}", serde_json::to_string(&v)?);
     } else {
-        println!("{} on {}", a.model.display(), a.data.display());
+        let how = match a.style {
+            Style::Scan => String::new(),
+            s => format!(", digits {} (seed {})", s.name(), a.seed),
+        };
+        println!("{} on {}{how}", a.model.display(), a.data.display());
         print!("{}", confusion.table());
     }
     Ok(())
@@ -439,20 +549,26 @@ fn sample_indices(model: &Path, test: &Labelled, predicted: &[u8]) -> Vec<usize>
     }
 }
 
+/// Writes the confusion matrix and a sample grid into `dir`: the samples of the report beside
+/// `report_of` (or picked afresh), each drawn with `pixels_of(test index)`.
 fn write_svgs(
     dir: &Path,
-    model: &Path,
+    report_of: Option<&Path>,
     test: &Labelled,
     predicted: &[u8],
     confusion: &Confusion,
+    pixels_of: impl Fn(usize) -> Vec<f32>,
 ) -> Result<()> {
     use digits_core::svg;
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let cm = dir.join("confusion-matrix.svg");
     std::fs::write(&cm, svg::confusion_matrix(&confusion.counts))
         .with_context(|| format!("{}: cannot write", cm.display()))?;
-    let indices = sample_indices(model, test, predicted);
-    let pixels: Vec<Vec<f32>> = indices.iter().map(|&i| test.input(i)).collect();
+    let indices = match report_of {
+        Some(model) => sample_indices(model, test, predicted),
+        None => pick_samples(&test.labels, predicted, 100),
+    };
+    let pixels: Vec<Vec<f32>> = indices.iter().map(|&i| pixels_of(i)).collect();
     let samples: Vec<svg::Sample<'_>> = indices
         .iter()
         .zip(&pixels)

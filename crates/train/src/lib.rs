@@ -10,9 +10,11 @@ pub mod export;
 pub mod layers;
 pub mod net;
 pub mod optim;
+pub mod pen;
 pub mod predict;
 pub mod rng;
 pub mod spec;
+pub mod traces;
 pub mod train;
 
 /// The default architecture of `digits train`.

@@ -10,11 +10,13 @@ use rayon::prelude::*;
 use digits_core::PIXELS;
 use digits_core::idx::Labelled;
 use digits_core::model::to_input_into;
+use digits_core::preprocess::Stroke;
 use digits_core::report::Epoch;
 
 use crate::augment::{self, Augment};
 use crate::net::{CLASSES, Mode, Network, Workspace};
 use crate::optim::{Optimizer, OptimizerKind, Schedule};
+use crate::pen::Style;
 use crate::rng::Rng;
 
 /// Images per shard: the unit of parallel work (and of batch-norm statistics while training).
@@ -38,6 +40,9 @@ pub struct TrainConfig {
     pub weight_decay: f32,
     pub smoothing: f32,
     pub augment: Augment,
+    /// Share of training images shown as their traced strokes redrawn with a pen (on the pad or
+    /// as a picture, [`crate::pen`]) instead of the scan; 0 = scans only.
+    pub pen: f32,
     /// Show a progress bar (on a terminal).
     pub progress: bool,
 }
@@ -69,7 +74,35 @@ impl TrainConfig {
             "--elastic must be a number of at least 0 pixels, got {}",
             self.augment.elastic
         );
+        anyhow::ensure!(
+            self.pen.is_finite() && (0.0..=1.0).contains(&self.pen),
+            "--pen must be a share from 0 to 1, got {}",
+            self.pen
+        );
         Ok(())
+    }
+}
+
+/// The traced strokes of the training images, and the share of images redrawn from them.
+#[derive(Clone, Copy, Debug)]
+pub struct Pen<'a> {
+    pub traces: &'a [Vec<Stroke>],
+    pub share: f32,
+}
+
+impl Pen<'_> {
+    /// Image `i` redrawn from its strokes, with probability `share` (a drawing on the pad or a
+    /// picture, half each); `None` keeps the scan.
+    fn redraw(&self, i: usize, rng: &mut Rng) -> Option<Vec<f32>> {
+        if rng.uniform() >= self.share {
+            return None;
+        }
+        let style = if rng.uniform() < 0.5 {
+            Style::Drawn
+        } else {
+            Style::Picture
+        };
+        style.render(&[], &self.traces[i], rng)
     }
 }
 
@@ -155,8 +188,8 @@ impl Engine {
     }
 
     /// One optimization step on the images `batch` (indices into `data`): forward, backward,
-    /// gradient sum over shards. Returns (summed loss, correct) and leaves the summed gradient in
-    /// `grads`.
+    /// gradient sum over shards; with `pen`, some images are redrawn from their strokes first.
+    /// Returns (summed loss, correct) and leaves the summed gradient in `grads`.
     #[allow(clippy::too_many_arguments)]
     pub fn step_gradients(
         &mut self,
@@ -164,6 +197,7 @@ impl Engine {
         data: &Labelled,
         batch: &[u32],
         augment: &Augment,
+        pen: Option<Pen<'_>>,
         smoothing: f32,
         seed: u64,
         step: u64,
@@ -181,7 +215,10 @@ impl Engine {
                     let input = ws.input_mut(idx.len());
                     let mut src = [0.0; PIXELS];
                     for (dst, &i) in input.chunks_exact_mut(PIXELS).zip(idx) {
-                        data.input_into(i as usize, &mut src);
+                        match pen.and_then(|p| p.redraw(i as usize, &mut rng)) {
+                            Some(drawn) => src.copy_from_slice(&drawn),
+                            None => data.input_into(i as usize, &mut src),
+                        }
                         augment::distort(augment, &src, dst, &mut rng);
                     }
                     for (l, &i) in ws.labels.iter_mut().zip(idx) {
@@ -218,17 +255,27 @@ pub struct Trained {
     pub images_per_sec: f64,
 }
 
-/// Trains a network on `train`, reporting accuracy on `val` and `test` (either may be empty)
-/// after each epoch through `on_epoch`.
+/// Trains a network on `train` (with `traces`, its images' strokes, when `cfg.pen` is above
+/// 0), reporting accuracy on `val` and `test` (either may be empty) after each epoch through
+/// `on_epoch`.
 pub fn train(
     cfg: &TrainConfig,
     train: &Labelled,
+    traces: Option<&[Vec<Stroke>]>,
     val: &Labelled,
     test: &Labelled,
     mut on_epoch: impl FnMut(&Epoch),
 ) -> anyhow::Result<Trained> {
     anyhow::ensure!(!train.is_empty(), "no training images");
     cfg.check()?;
+    let pen = match traces {
+        _ if cfg.pen == 0.0 => None,
+        Some(t) if t.len() == train.len() => Some(Pen {
+            traces: t,
+            share: cfg.pen,
+        }),
+        _ => anyhow::bail!("--pen needs the strokes of every training image"),
+    };
     let mut net = Network::new(&cfg.arch, cfg.seed)?;
     // Workspaces for the largest batch the data allows, not for `--batch` itself.
     let mut engine = Engine::new(&net, cfg.batch.min(train.len()), cfg.threads)?;
@@ -269,6 +316,7 @@ pub fn train(
                 train,
                 batch,
                 &cfg.augment,
+                pen,
                 cfg.smoothing,
                 cfg.seed,
                 step as u64,

@@ -82,6 +82,23 @@ fn train_then_eval_agree() {
     assert_eq!(eval["correct"], report["correct"]);
     assert_eq!(eval["confusion"], report["confusion"]);
     assert_eq!(eval["total"], 10_000);
+    // The drawn-digit figures of the report are `digits eval --style` with the same seed.
+    for style in ["drawn", "picture"] {
+        let eval = json(&digits(&[
+            "eval",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--style",
+            style,
+            "--json",
+        ]));
+        assert_eq!(eval["style"], style);
+        assert_eq!(eval["seed"], report[style]["seed"]);
+        assert_eq!(eval["confusion"], report[style]["confusion"], "{style}");
+        assert_eq!(eval["correct"], report[style]["correct"], "{style}");
+    }
 
     let table = digits(&[
         "eval",
@@ -243,6 +260,35 @@ fn eval_writes_svg_report() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// The shipped model reads drawn digits nearly as well as scans: the drawn-digit benchmark's
+/// figures stay above the scan-only model's and equal the report's; another seed draws other
+/// digits.
+#[test]
+fn shipped_model_reads_drawn_digits_and_matches_its_report() {
+    let _ = common::data_dir();
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("web/assets/model.report.json")).unwrap(),
+    )
+    .unwrap();
+    let scans = report["accuracy"].as_f64().unwrap();
+    for style in ["drawn", "picture"] {
+        let eval = json(&digits(&["eval", "--style", style, "--json"]));
+        let acc = eval["accuracy"].as_f64().unwrap();
+        // A floor, not the issue's 99.0% target (not reached yet): the scan-only model read
+        // 98.34% drawn and 98.37% as pictures; the pen-trained model must stay clearly above.
+        assert!(acc >= 0.985, "{style}: {acc}");
+        assert!(scans - acc <= 0.01, "{style}: {acc}, scans {scans}");
+        assert_eq!(eval["seed"], 1);
+        assert_eq!(eval["confusion"], report[style]["confusion"], "{style}");
+        assert_eq!(eval["accuracy"], report[style]["accuracy"], "{style}");
+    }
+    let other = json(&digits(&[
+        "eval", "--style", "drawn", "--seed", "2", "--json",
+    ]));
+    assert_eq!(other["seed"], 2);
+    assert_ne!(other["confusion"], report["drawn"]["confusion"]);
+}
+
 // Hardening: each test below reproduces a finding of the adversarial probe (issue 11).
 
 fn train_args<'a>(data: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
@@ -299,6 +345,7 @@ fn bad_settings_are_refused_before_the_data_is_read() {
         ),
         ("--lr", "0", "--lr must be a positive number"),
         ("--batch", "0", "--batch must be at least 1"),
+        ("--pen", "1.5", "--pen must be a share from 0 to 1, got 1.5"),
     ] {
         let setting = format!("{flag}={value}");
         let out = digits(&train_args(

@@ -46,3 +46,44 @@ fn designed_drawings_are_recognized() {
     }
     assert!(wrong.is_empty(), "(drawn, predicted): {wrong:?}");
 }
+
+/// The drawn-digit benchmark draws every digit from its own random stream: the same seed gives
+/// the same drawings and answers on any number of threads, another seed other drawings.
+#[test]
+fn the_drawn_benchmark_is_the_same_for_a_seed_on_any_number_of_threads() {
+    use digits_train::cli::classify_style;
+    use digits_train::pen::Style;
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let model = Model::from_bytes(
+        &std::fs::read(format!("{root}/web/assets/model.onnx")).unwrap(),
+        "model",
+    )
+    .unwrap();
+    let data = std::path::PathBuf::from(format!("{root}/data/mnist"));
+    let test = digits_core::idx::load_split(&data, digits_core::idx::Split::Test)
+        .expect("MNIST: run scripts/fetch-mnist.sh first")
+        .slice(0..600);
+    let cache = std::env::temp_dir().join(format!("digits-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&cache).unwrap();
+    let traces = digits_train::traces::load_or_trace(&cache, &test.images.pixels, 2).unwrap();
+    for style in [Style::Drawn, Style::Picture] {
+        let one = classify_style(&model, &test, style, 1, &cache, 1).unwrap();
+        assert_eq!(
+            one,
+            classify_style(&model, &test, style, 1, &cache, 3).unwrap()
+        );
+        let right = one.iter().zip(&test.labels).filter(|(a, b)| a == b).count();
+        assert!(right > 570, "{style:?}: {right} of 600");
+        let same = (0..600)
+            .filter(|&i| {
+                style.benchmark_input(1, i, &traces[i]) == style.benchmark_input(2, i, &traces[i])
+            })
+            .count();
+        assert_eq!(same, 0, "{style:?}: seed 2 draws every digit differently");
+        assert_eq!(
+            style.benchmark_input(1, 5, &traces[5]),
+            style.benchmark_input(1, 5, &traces[5])
+        );
+    }
+    std::fs::remove_dir_all(&cache).unwrap();
+}

@@ -40,6 +40,7 @@ fn tract_matches_trainer_on_200_test_images() {
         let t = train::train(
             &cfg,
             &data,
+            None,
             &Labelled::default(),
             &Labelled::default(),
             |_| {},

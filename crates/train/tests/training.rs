@@ -3,6 +3,9 @@
 mod common;
 
 use digits_core::idx::Labelled;
+use digits_train::pen::Style;
+use digits_train::rng::Rng;
+use digits_train::traces;
 use digits_train::train::{self, Engine};
 
 /// A short run on 4,000 images must clearly learn: above 90% on 1,000 held-out test images.
@@ -12,9 +15,14 @@ fn short_run_learns() {
     let held_out = common::test_set().slice(0..1000);
     let cfg = common::config(digits_train::DEFAULT_ARCH, 3, 2);
     let mut lines = Vec::new();
-    let t = train::train(&cfg, &train_set, &Labelled::default(), &held_out, |s| {
-        lines.push(s.to_string())
-    })
+    let t = train::train(
+        &cfg,
+        &train_set,
+        None,
+        &Labelled::default(),
+        &held_out,
+        |s| lines.push(s.to_string()),
+    )
     .unwrap();
     assert_eq!(lines.len(), 3);
     let acc = t.epochs.last().unwrap().test_accuracy.unwrap();
@@ -31,17 +39,72 @@ fn short_run_learns() {
     assert_eq!(correct as f64 / 1000.0, engine.accuracy(&t.net, &held_out));
 }
 
+/// The same short run with half the images redrawn from their traced strokes still learns, and
+/// reads drawn digits better than the run on scans alone.
+#[test]
+fn short_run_with_pen_augmentation_learns_and_reads_drawings_better() {
+    let train_set = common::train_set().slice(0..4000);
+    let held_out = common::test_set().slice(0..1000);
+    let traces = traces::trace_all(&train_set.images.pixels, 2).unwrap();
+    let held_out_traces = traces::trace_all(&held_out.images.pixels, 2).unwrap();
+    let drawn: Vec<f32> = held_out_traces
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| {
+            Style::Drawn
+                .render(&[], t, &mut Rng::derive(1, &[i as u64]))
+                .unwrap_or(vec![0.0; digits_core::PIXELS])
+        })
+        .collect();
+    let drawn_accuracy = |net: &digits_train::net::Network| {
+        let probs = net.predict(&drawn);
+        probs
+            .chunks(10)
+            .zip(&held_out.labels)
+            .filter(|(p, l)| digits_core::metrics::argmax(p) == Some(**l as usize))
+            .count() as f64
+            / held_out.len() as f64
+    };
+    let run = |pen: f32| {
+        let mut cfg = common::config(digits_train::DEFAULT_ARCH, 3, 2);
+        cfg.pen = pen;
+        train::train(
+            &cfg,
+            &train_set,
+            Some(&traces),
+            &Labelled::default(),
+            &held_out,
+            |_| {},
+        )
+        .unwrap()
+    };
+    let (scans, pen) = (run(0.0), run(0.5));
+    let scan_accuracy = pen.epochs.last().unwrap().test_accuracy.unwrap();
+    let (before, after) = (drawn_accuracy(&scans.net), drawn_accuracy(&pen.net));
+    eprintln!("pen run: scans {scan_accuracy}, drawn {after} (scans-only run: drawn {before})");
+    assert!(scan_accuracy > 0.90, "scan accuracy {scan_accuracy}");
+    assert!(after > 0.90, "drawn accuracy {after}");
+    assert!(
+        after > before,
+        "drawn: {after} with the pen, {before} without"
+    );
+}
+
 /// Same seed gives the same model bit for bit, whatever the thread count; another seed does not.
 #[test]
 fn deterministic_for_a_seed_and_independent_of_threads() {
     let data = common::train_set().slice(0..1200);
+    // With the pen augmentation, whose drawings come from the same per-shard random streams.
+    let traces = traces::trace_all(&data.images.pixels, 2).unwrap();
     let arch = "conv6k3p1,bn,relu,maxpool2,conv8k3,drop0.2,relu,flatten,fc16,bn,relu,drop0.3,fc10";
     let run = |threads: usize, seed: u64| {
         let mut cfg = common::config(arch, 2, threads);
         cfg.seed = seed;
+        cfg.pen = 0.5;
         train::train(
             &cfg,
             &data,
+            Some(&traces),
             &Labelled::default(),
             &Labelled::default(),
             |_| {},

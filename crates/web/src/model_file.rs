@@ -37,10 +37,17 @@ mod tests {
         let bytes = include_bytes!("../../../web/assets/model.onnx");
         let m = load(bytes).unwrap();
         let about = about(m.meta("parameters"), m.meta("test_accuracy"));
-        assert!(
-            about.starts_with("Model: a 33482-parameter CNN, 99.56% on"),
-            "{about}"
+        let report = digits_core::report::ModelReport::from_json(
+            include_bytes!("../../../web/assets/model.report.json"),
+            "model.report.json",
+        )
+        .unwrap();
+        let want = format!(
+            "Model: a {}-parameter CNN, {:.2}% on",
+            report.parameters,
+            100.0 * report.test.accuracy
         );
+        assert!(about.starts_with(&want), "{about}");
     }
 
     #[test]

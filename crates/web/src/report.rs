@@ -5,7 +5,8 @@
 //! [`ModelSlot`] and hears about it from the page's root.
 //!
 //! Hooks: `#confusion` (cells with data-true, data-pred, data-count), `#accuracy[data-value]`
-//! (set when the browser's check finishes), `#samples`.
+//! (set when the browser's check finishes), `#samples`, `#drawn-accuracy[data-value]` (the
+//! trainer's drawn-digit figure, shown only when the report has one).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -143,6 +144,17 @@ impl Report {
                 return;
             }
         };
+        if let Some(d) = &report.drawn {
+            let el = &self.el;
+            el.drawn_accuracy
+                .set_text_content(Some(&format!("{:.2}%", 100.0 * d.accuracy)));
+            let _ = el
+                .drawn_accuracy
+                .set_attribute("data-value", &d.accuracy.to_string());
+            el.drawn_source
+                .set_text_content(Some(&text::drawn_source(d)));
+            el.drawn.set_hidden(false);
+        }
         let browser_done = {
             let mut s = self.state.borrow_mut();
             s.samples = report.samples;

@@ -2,6 +2,7 @@
 //! selects. Pure: unit-tested natively; `report.rs` writes them into the page.
 
 use digits_core::metrics::Confusion;
+use digits_core::report::StyleFigures;
 
 use crate::text::grouped;
 
@@ -27,6 +28,16 @@ pub fn browser_source(c: &Confusion) -> String {
         "({} of {} correct, computed in this browser)",
         grouped(c.correct()),
         grouped(c.total())
+    )
+}
+
+/// Where the drawn-digit figure comes from: the trainer's benchmark, not this browser.
+pub fn drawn_source(f: &StyleFigures) -> String {
+    format!(
+        "({} of {}: the same test digits traced into pen strokes and drawn through this pad's code, from the trainer's report, seed {})",
+        grouped(f.correct),
+        grouped(f.total),
+        f.seed
     )
 }
 
@@ -115,6 +126,21 @@ mod tests {
         pred[3] = 5;
         pred[13] = 5;
         Confusion::from_predictions(&labels, &pred)
+    }
+
+    #[test]
+    fn the_drawn_figure_says_where_it_comes_from() {
+        let c = confusion();
+        let f = StyleFigures::from_confusion(&c, 1);
+        let s = drawn_source(&f);
+        assert!(
+            s.starts_with("(9,998 of 10,000: the same test digits traced"),
+            "{s}"
+        );
+        assert!(
+            s.contains("trainer's report") && s.ends_with("seed 1)"),
+            "{s}"
+        );
     }
 
     #[test]

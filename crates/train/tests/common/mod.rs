@@ -45,6 +45,7 @@ pub fn config(arch: &str, epochs: usize, threads: usize) -> TrainConfig {
         weight_decay: 5e-4,
         smoothing: 0.0,
         augment: Augment::DEFAULT,
+        pen: 0.0,
         progress: false,
     }
 }
