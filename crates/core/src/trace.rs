@@ -66,7 +66,9 @@ pub fn trace(img: &[f32]) -> Vec<Stroke> {
         .filter_map(|(&s, &d)| s.then_some(d))
         .collect();
     middle.sort_unstable();
-    let half = middle.get(middle.len() / 2).map_or(1.0, |&d| d as f32 / 3.0);
+    let half = middle
+        .get(middle.len() / 2)
+        .map_or(1.0, |&d| d as f32 / 3.0);
     let width = (2.0 * half).clamp(2.0, 4.0 * UP as f32);
     // A blot much thicker than the line (a loop written so small it filled with ink) was a loop:
     // open its middle, and thinning goes round it.
