@@ -107,6 +107,11 @@ fn ink_centre(img: &[f32]) -> (f32, f32) {
     (sx / mass, sy / mass)
 }
 
+/// Every pixel of the working grid inside its border, row by row.
+fn inside() -> impl Iterator<Item = (i32, i32)> {
+    (1..GRID as i32 - 1).flat_map(|y| (1..GRID as i32 - 1).map(move |x| (x, y)))
+}
+
 fn at(x: i32, y: i32) -> usize {
     y as usize * GRID + x as usize
 }
@@ -204,23 +209,21 @@ fn thin(grid: &mut [bool]) {
         let mut changed = false;
         for pass in 0..2 {
             doomed.clear();
-            for y in 1..GRID as i32 - 1 {
-                for x in 1..GRID as i32 - 1 {
-                    if !grid[at(x, y)] {
-                        continue;
-                    }
-                    let p = ring(grid, x, y);
-                    let b = p.iter().filter(|&&v| v).count();
-                    let a = (0..8).filter(|&i| !p[i] && p[(i + 1) % 8]).count();
-                    let (n, e, s, w) = (p[0], p[2], p[4], p[6]);
-                    let ok = if pass == 0 {
-                        !(e && s && (n || w))
-                    } else {
-                        !(n && w && (e || s))
-                    };
-                    if (2..=6).contains(&b) && a == 1 && ok {
-                        doomed.push(at(x, y));
-                    }
+            for (x, y) in inside() {
+                if !grid[at(x, y)] {
+                    continue;
+                }
+                let p = ring(grid, x, y);
+                let b = p.iter().filter(|&&v| v).count();
+                let a = (0..8).filter(|&i| !p[i] && p[(i + 1) % 8]).count();
+                let (n, e, s, w) = (p[0], p[2], p[4], p[6]);
+                let ok = if pass == 0 {
+                    !(e && s && (n || w))
+                } else {
+                    !(n && w && (e || s))
+                };
+                if (2..=6).contains(&b) && a == 1 && ok {
+                    doomed.push(at(x, y));
                 }
             }
             for &i in &doomed {
@@ -262,16 +265,14 @@ fn neighbour_groups(p: &[bool; 8]) -> usize {
 /// Removes the pixels thinning leaves in staircases and corners (their neighbours stay
 /// connected without them), so every pixel of a line has exactly two neighbours.
 fn remove_corners(grid: &mut [bool]) {
-    for y in 1..GRID as i32 - 1 {
-        for x in 1..GRID as i32 - 1 {
-            if !grid[at(x, y)] {
-                continue;
-            }
-            let p = ring(grid, x, y);
-            let n = p.iter().filter(|&&v| v).count();
-            if n >= 2 && neighbour_groups(&p) == 1 {
-                grid[at(x, y)] = false;
-            }
+    for (x, y) in inside() {
+        if !grid[at(x, y)] {
+            continue;
+        }
+        let p = ring(grid, x, y);
+        let n = p.iter().filter(|&&v| v).count();
+        if n >= 2 && neighbour_groups(&p) == 1 {
+            grid[at(x, y)] = false;
         }
     }
 }
@@ -320,114 +321,109 @@ impl Graph {
         // Node pixels: line ends, dots and junctions; touching junction pixels are one node.
         let mut node_of = vec![usize::MAX; GRID * GRID];
         let mut g = Graph::default();
-        for y in 1..GRID as i32 - 1 {
-            for x in 1..GRID as i32 - 1 {
-                if !ink(x, y) || degree(x, y) == 2 || node_of[at(x, y)] != usize::MAX {
+        for (x, y) in inside() {
+            if !ink(x, y) || degree(x, y) == 2 || node_of[at(x, y)] != usize::MAX {
+                continue;
+            }
+            let id = g.nodes.len();
+            let junction = degree(x, y) > 2;
+            let (mut sx, mut sy, mut n) = (0.0, 0.0, 0.0);
+            let mut stack = vec![(x, y)];
+            node_of[at(x, y)] = id;
+            while let Some((cx, cy)) = stack.pop() {
+                sx += cx as f32;
+                sy += cy as f32;
+                n += 1.0;
+                if !junction {
                     continue;
                 }
-                let id = g.nodes.len();
-                let junction = degree(x, y) > 2;
-                let (mut sx, mut sy, mut n) = (0.0, 0.0, 0.0);
-                let mut stack = vec![(x, y)];
-                node_of[at(x, y)] = id;
-                while let Some((cx, cy)) = stack.pop() {
-                    sx += cx as f32;
-                    sy += cy as f32;
-                    n += 1.0;
-                    if !junction {
-                        continue;
-                    }
-                    for (dx, dy) in RING {
-                        let (nx, ny) = (cx + dx, cy + dy);
-                        if ink(nx, ny) && degree(nx, ny) > 2 && node_of[at(nx, ny)] == usize::MAX {
-                            node_of[at(nx, ny)] = id;
-                            stack.push((nx, ny));
-                        }
+                for (dx, dy) in RING {
+                    let (nx, ny) = (cx + dx, cy + dy);
+                    if ink(nx, ny) && degree(nx, ny) > 2 && node_of[at(nx, ny)] == usize::MAX {
+                        node_of[at(nx, ny)] = id;
+                        stack.push((nx, ny));
                     }
                 }
-                g.nodes.push((sx / n, sy / n));
             }
+            g.nodes.push((sx / n, sy / n));
         }
         // Pieces: from every node pixel along each line leaving it, to the next node.
         let mut visited = vec![false; GRID * GRID];
         let mut linked = std::collections::HashSet::new();
-        for y in 1..GRID as i32 - 1 {
-            for x in 1..GRID as i32 - 1 {
-                let from = node_of[at(x, y)];
-                if !ink(x, y) || from == usize::MAX {
+        for (x, y) in inside() {
+            let from = node_of[at(x, y)];
+            if !ink(x, y) || from == usize::MAX {
+                continue;
+            }
+            for (dx, dy) in RING {
+                let (nx, ny) = (x + dx, y + dy);
+                if !ink(nx, ny) {
                     continue;
                 }
-                for (dx, dy) in RING {
-                    let (nx, ny) = (x + dx, y + dy);
-                    if !ink(nx, ny) {
-                        continue;
+                let to = node_of[at(nx, ny)];
+                if to != usize::MAX {
+                    // Two nodes side by side: a piece one pixel long.
+                    if to != from && linked.insert((from.min(to), from.max(to))) {
+                        g.add(from, to, vec![pt(x, y), pt(nx, ny)]);
                     }
-                    let to = node_of[at(nx, ny)];
-                    if to != usize::MAX {
-                        // Two nodes side by side: a piece one pixel long.
-                        if to != from && linked.insert((from.min(to), from.max(to))) {
-                            g.add(from, to, vec![pt(x, y), pt(nx, ny)]);
-                        }
-                        continue;
-                    }
-                    if visited[at(nx, ny)] {
-                        continue;
-                    }
-                    let mut points = vec![g.nodes[from], pt(x, y), pt(nx, ny)];
-                    let (mut prev, mut cur) = ((x, y), (nx, ny));
-                    visited[at(nx, ny)] = true;
-                    let end = loop {
-                        let next = RING.iter().map(|(dx, dy)| (cur.0 + dx, cur.1 + dy)).find(
-                            |&(qx, qy)| {
+                    continue;
+                }
+                if visited[at(nx, ny)] {
+                    continue;
+                }
+                let mut points = vec![g.nodes[from], pt(x, y), pt(nx, ny)];
+                let (mut prev, mut cur) = ((x, y), (nx, ny));
+                visited[at(nx, ny)] = true;
+                let end = loop {
+                    let next =
+                        RING.iter()
+                            .map(|(dx, dy)| (cur.0 + dx, cur.1 + dy))
+                            .find(|&(qx, qy)| {
                                 ink(qx, qy)
                                     && (qx, qy) != prev
                                     && (node_of[at(qx, qy)] != usize::MAX || !visited[at(qx, qy)])
-                            },
-                        );
-                        match next {
-                            Some(q) if node_of[at(q.0, q.1)] != usize::MAX => {
-                                points.push(pt(q.0, q.1));
-                                break Some(node_of[at(q.0, q.1)]);
-                            }
-                            Some(q) => {
-                                visited[at(q.0, q.1)] = true;
-                                points.push(pt(q.0, q.1));
-                                (prev, cur) = (cur, q);
-                            }
-                            None => break None,
+                            });
+                    match next {
+                        Some(q) if node_of[at(q.0, q.1)] != usize::MAX => {
+                            points.push(pt(q.0, q.1));
+                            break Some(node_of[at(q.0, q.1)]);
                         }
-                    };
-                    // A dead end without a node (cannot happen on a clean skeleton): stop there.
-                    let to = end.unwrap_or_else(|| {
-                        g.nodes.push(*points.last().unwrap());
-                        g.nodes.len() - 1
-                    });
-                    points.push(g.nodes[to]);
-                    g.add(from, to, points);
-                }
+                        Some(q) => {
+                            visited[at(q.0, q.1)] = true;
+                            points.push(pt(q.0, q.1));
+                            (prev, cur) = (cur, q);
+                        }
+                        None => break None,
+                    }
+                };
+                // A dead end without a node (cannot happen on a clean skeleton): stop there.
+                let to = end.unwrap_or_else(|| {
+                    g.nodes.push(*points.last().unwrap());
+                    g.nodes.len() - 1
+                });
+                points.push(g.nodes[to]);
+                g.add(from, to, points);
             }
         }
         // What is left are loops without a node.
-        for y in 1..GRID as i32 - 1 {
-            for x in 1..GRID as i32 - 1 {
-                if !ink(x, y) || visited[at(x, y)] || node_of[at(x, y)] != usize::MAX {
-                    continue;
-                }
-                let mut points = vec![pt(x, y)];
-                visited[at(x, y)] = true;
-                let mut cur = (x, y);
-                while let Some(q) = RING
-                    .iter()
-                    .map(|(dx, dy)| (cur.0 + dx, cur.1 + dy))
-                    .find(|&(qx, qy)| ink(qx, qy) && !visited[at(qx, qy)])
-                {
-                    visited[at(q.0, q.1)] = true;
-                    points.push(pt(q.0, q.1));
-                    cur = q;
-                }
-                points.push(points[0]);
-                g.rings.push(points);
+        for (x, y) in inside() {
+            if !ink(x, y) || visited[at(x, y)] || node_of[at(x, y)] != usize::MAX {
+                continue;
             }
+            let mut points = vec![pt(x, y)];
+            visited[at(x, y)] = true;
+            let mut cur = (x, y);
+            while let Some(q) = RING
+                .iter()
+                .map(|(dx, dy)| (cur.0 + dx, cur.1 + dy))
+                .find(|&(qx, qy)| ink(qx, qy) && !visited[at(qx, qy)])
+            {
+                visited[at(q.0, q.1)] = true;
+                points.push(pt(q.0, q.1));
+                cur = q;
+            }
+            points.push(points[0]);
+            g.rings.push(points);
         }
         g
     }

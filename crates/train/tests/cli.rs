@@ -70,30 +70,27 @@ fn train_then_eval_agree() {
         );
     }
 
-    let eval = json(&digits(&[
-        "eval",
-        "--model",
-        model.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--json",
-    ]));
+    // `digits eval --json` of the trained model, with more options.
+    let eval_json = |extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        json(&digits(&args))
+    };
+    let eval = eval_json(&[]);
     assert_eq!(eval["accuracy"], report["accuracy"]);
     assert_eq!(eval["correct"], report["correct"]);
     assert_eq!(eval["confusion"], report["confusion"]);
     assert_eq!(eval["total"], 10_000);
     // The drawn-digit figures of the report are `digits eval --style` with the same seed.
     for style in ["drawn", "picture"] {
-        let eval = json(&digits(&[
-            "eval",
-            "--model",
-            model.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-            "--style",
-            style,
-            "--json",
-        ]));
+        let eval = eval_json(&["--style", style]);
         assert_eq!(eval["style"], style);
         assert_eq!(eval["seed"], report[style]["seed"]);
         assert_eq!(eval["confusion"], report[style]["confusion"], "{style}");
