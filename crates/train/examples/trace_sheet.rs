@@ -3,12 +3,11 @@
 //! the digit is drawn on the pad (blue) and drawn as a picture (green), as the benchmark draws
 //! them (`digits eval --style drawn|picture`, seed 1). `cargo run --release -p digits-train --example trace_sheet -- OUT.png [FIRST [COUNT] | I,J,K...]`
 
+use digits_core::SIDE;
 use digits_core::idx::{self, Split};
 use digits_core::preprocess::Ink;
 use digits_core::trace::trace;
-use digits_core::{PIXELS, SIDE};
 use digits_train::pen::Style;
-use digits_train::rng::Rng;
 
 const ZOOM: usize = 6;
 const CELL: usize = SIDE * ZOOM;
@@ -44,13 +43,8 @@ fn main() -> anyhow::Result<()> {
     for (k, &i) in which.iter().enumerate() {
         let img = test.input(i);
         let strokes = trace(&img);
-        let render = |style: Style| {
-            let mut rng = Rng::derive(1, &[style as u64, i as u64]);
-            style
-                .render(&img, &strokes, &mut rng)
-                .unwrap_or(vec![0.0; PIXELS])
-        };
-        let (drawn, picture) = (render(Style::Drawn), render(Style::Picture));
+        let drawn = Style::Drawn.benchmark_input(1, i, &strokes);
+        let picture = Style::Picture.benchmark_input(1, i, &strokes);
         let (ox, oy) = ((k % columns) * 3 * CELL, (k / columns) * CELL);
         for (dx, src) in [(0, &img), (CELL, &drawn), (2 * CELL, &picture)] {
             for y in 0..CELL {

@@ -28,24 +28,23 @@ impl Style {
         }
     }
 
-    /// The digit's 28x28 model input in this style (`None` if nothing is drawn). `strokes` are
-    /// the digit's traces (ignored for scans, which are `scan` as they are).
-    pub fn render(self, scan: &[f32], strokes: &[Stroke], rng: &mut Rng) -> Option<Vec<f32>> {
+    /// The model's 28x28 input for a digit traced into `strokes`, redrawn in this style; `None`
+    /// if nothing is drawn, and for [`Style::Scan`], which has nothing to redraw (the scan itself
+    /// is the input).
+    pub fn render(self, strokes: &[Stroke], rng: &mut Rng) -> Option<Vec<f32>> {
         match self {
-            Style::Scan => Some(scan.to_vec()),
+            Style::Scan => None,
             Style::Drawn => drawn(strokes, rng),
             Style::Picture => picture(strokes, rng),
         }
     }
-}
 
-impl Style {
     /// Digit `i` of a benchmark (traced into `strokes`) drawn in this style with its own random
     /// stream, derived from `seed`, the style and `i` alone: the same drawing on any number of
-    /// threads and in any order. Blank if nothing is drawn.
+    /// threads and in any order. Blank if nothing is drawn (and for [`Style::Scan`]).
     pub fn benchmark_input(self, seed: u64, i: usize, strokes: &[Stroke]) -> Vec<f32> {
         let mut rng = Rng::derive(seed, &[self as u64, i as u64]);
-        self.render(&[], strokes, &mut rng)
+        self.render(strokes, &mut rng)
             .unwrap_or_else(|| vec![0.0; digits_core::PIXELS])
     }
 }
@@ -163,10 +162,10 @@ mod tests {
     #[test]
     fn each_style_is_deterministic_for_a_seed_and_looks_like_a_digit() {
         for style in [Style::Drawn, Style::Picture] {
-            let a = style.render(&[], &seven(), &mut Rng::new(5)).unwrap();
-            let b = style.render(&[], &seven(), &mut Rng::new(5)).unwrap();
+            let a = style.render(&seven(), &mut Rng::new(5)).unwrap();
+            let b = style.render(&seven(), &mut Rng::new(5)).unwrap();
             assert_eq!(a, b, "{style:?}");
-            let c = style.render(&[], &seven(), &mut Rng::new(6)).unwrap();
+            let c = style.render(&seven(), &mut Rng::new(6)).unwrap();
             assert_ne!(a, c, "{style:?}: another seed, another drawing");
             let mass: f32 = a.iter().sum();
             assert!((30.0..200.0).contains(&mass), "{style:?}: ink {mass}");
@@ -177,7 +176,8 @@ mod tests {
             let bottom = (14..28).map(row).sum::<f32>();
             assert!(top > bottom, "{style:?}: {top} {bottom}");
         }
-        assert_eq!(Style::Drawn.render(&[], &[], &mut Rng::new(1)), None);
+        assert_eq!(Style::Drawn.render(&[], &mut Rng::new(1)), None);
+        assert_eq!(Style::Scan.render(&seven(), &mut Rng::new(1)), None);
     }
 
     #[test]

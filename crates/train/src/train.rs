@@ -102,7 +102,7 @@ impl Pen<'_> {
         } else {
             Style::Picture
         };
-        style.render(&[], &self.traces[i], rng)
+        style.render(&self.traces[i], rng)
     }
 }
 

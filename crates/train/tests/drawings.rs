@@ -5,16 +5,21 @@ use digits_core::metrics::argmax;
 use digits_core::model::Model;
 use digits_core::preprocess::{Stroke, strokes_to_mnist};
 
-#[test]
-fn designed_drawings_are_recognized() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let model = Model::from_bytes(
-        &std::fs::read(format!("{root}/web/assets/model.onnx")).unwrap(),
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+fn shipped_model() -> Model {
+    Model::from_bytes(
+        &std::fs::read(format!("{ROOT}/web/assets/model.onnx")).unwrap(),
         "model",
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn designed_drawings_are_recognized() {
+    let model = shipped_model();
     let json: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(format!("{root}/tests/e2e/digits.json")).unwrap(),
+        &std::fs::read_to_string(format!("{ROOT}/tests/e2e/digits.json")).unwrap(),
     )
     .unwrap();
     let mut wrong = Vec::new();
@@ -53,13 +58,8 @@ fn designed_drawings_are_recognized() {
 fn the_drawn_benchmark_is_the_same_for_a_seed_on_any_number_of_threads() {
     use digits_train::cli::classify_style;
     use digits_train::pen::Style;
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let model = Model::from_bytes(
-        &std::fs::read(format!("{root}/web/assets/model.onnx")).unwrap(),
-        "model",
-    )
-    .unwrap();
-    let data = std::path::PathBuf::from(format!("{root}/data/mnist"));
+    let model = shipped_model();
+    let data = std::path::PathBuf::from(format!("{ROOT}/data/mnist"));
     let test = digits_core::idx::load_split(&data, digits_core::idx::Split::Test)
         .expect("MNIST: run scripts/fetch-mnist.sh first")
         .slice(0..600);

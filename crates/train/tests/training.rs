@@ -52,7 +52,7 @@ fn short_run_with_pen_augmentation_learns_and_reads_drawings_better() {
         .enumerate()
         .flat_map(|(i, t)| {
             Style::Drawn
-                .render(&[], t, &mut Rng::derive(1, &[i as u64]))
+                .render(t, &mut Rng::derive(1, &[i as u64]))
                 .unwrap_or(vec![0.0; digits_core::PIXELS])
         })
         .collect();
