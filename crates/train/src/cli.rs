@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use digits_core::idx::{self, Labelled, Split};
 use digits_core::metrics::Confusion;
 use digits_core::model::{Model, to_input};
+use digits_core::preprocess::Stroke;
 use digits_core::report::{Evaluation, ModelReport, StyleFigures, pick_samples};
 
 use crate::augment::Augment;
@@ -243,27 +244,22 @@ pub fn classify(model: &Model, data: &Labelled) -> Result<Vec<u8>> {
     Ok(predicted)
 }
 
-/// The model's answers for the test digits shown in `style`: the scans as they are, or each
-/// digit's traced strokes (cached in `data_dir`) redrawn with its own random stream derived from
-/// `seed`, so the same seed gives the same drawings on any number of threads.
-pub fn classify_style(
+/// The model's answers for digits traced into `traces`, each redrawn in `style` with its own
+/// random stream derived from `seed`, so the same seed gives the same drawings on any number
+/// of threads. (Scans are [`classify`]'s.)
+pub fn classify_drawn(
     model: &Model,
-    test: &Labelled,
+    traces: &[Vec<Stroke>],
     style: Style,
     seed: u64,
-    data_dir: &Path,
     threads: usize,
 ) -> Result<Vec<u8>> {
-    if style == Style::Scan {
-        return classify(model, test);
-    }
     use rayon::prelude::*;
     const SLICE: usize = 500;
-    let traces = traces::load_or_trace(data_dir, &test.images.pixels, threads)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()?;
-    let mut predicted = Vec::with_capacity(test.len());
+    let mut predicted = Vec::with_capacity(traces.len());
     for (k, slice) in traces.chunks(SLICE).enumerate() {
         let inputs: Vec<f32> = pool.install(|| {
             slice
@@ -377,9 +373,10 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     ));
     let bytes = export::to_onnx(&trained.net, &meta);
     // The drawn-digit benchmark, on the same exported graph.
+    let test_traces = traces::load_or_trace(&data, &test.images.pixels, threads)?;
     let mut styles = Vec::new();
     for style in [Style::Drawn, Style::Picture] {
-        let predicted = classify_style(&model, &test, style, BENCH_SEED, &data, threads)?;
+        let predicted = classify_drawn(&model, &test_traces, style, BENCH_SEED, threads)?;
         let c = Confusion::from_predictions(&test.labels, &predicted);
         eprintln!(
             "test digits {}: {:.2}% ({}/{})",
@@ -439,18 +436,22 @@ fn eval_cmd(a: EvalArgs) -> Result<()> {
         "{}: the test set has no images, so there is nothing to evaluate",
         data.display()
     );
-    let predicted = classify_style(&model, &test, a.style, a.seed, &data, all_threads())?;
+    // The drawn styles' traces, made (or read) once: for the answers and the sample grid.
+    let traces = match a.style {
+        Style::Scan => None,
+        _ => Some(traces::load_or_trace(
+            &data,
+            &test.images.pixels,
+            all_threads(),
+        )?),
+    };
+    let predicted = match &traces {
+        Some(t) => classify_drawn(&model, t, a.style, a.seed, all_threads())?,
+        None => classify(&model, &test)?,
+    };
     let confusion = Confusion::from_predictions(&test.labels, &predicted);
     if let Some(dir) = &a.svg {
         // The sample grid shows what the model saw: the scans, or the digits as drawn.
-        let traces = match a.style {
-            Style::Scan => None,
-            _ => Some(traces::load_or_trace(
-                &data,
-                &test.images.pixels,
-                all_threads(),
-            )?),
-        };
         let pixels = |i: usize| match &traces {
             Some(t) => a.style.benchmark_input(a.seed, i, &t[i]),
             None => test.input(i),

@@ -56,7 +56,7 @@ fn designed_drawings_are_recognized() {
 /// the same drawings and answers on any number of threads, another seed other drawings.
 #[test]
 fn the_drawn_benchmark_is_the_same_for_a_seed_on_any_number_of_threads() {
-    use digits_train::cli::classify_style;
+    use digits_train::cli::classify_drawn;
     use digits_train::pen::Style;
     let model = shipped_model();
     let data = std::path::PathBuf::from(format!("{ROOT}/data/mnist"));
@@ -67,11 +67,8 @@ fn the_drawn_benchmark_is_the_same_for_a_seed_on_any_number_of_threads() {
     std::fs::create_dir_all(&cache).unwrap();
     let traces = digits_train::traces::load_or_trace(&cache, &test.images.pixels, 2).unwrap();
     for style in [Style::Drawn, Style::Picture] {
-        let one = classify_style(&model, &test, style, 1, &cache, 1).unwrap();
-        assert_eq!(
-            one,
-            classify_style(&model, &test, style, 1, &cache, 3).unwrap()
-        );
+        let one = classify_drawn(&model, &traces, style, 1, 1).unwrap();
+        assert_eq!(one, classify_drawn(&model, &traces, style, 1, 3).unwrap());
         let right = one.iter().zip(&test.labels).filter(|(a, b)| a == b).count();
         assert!(right > 570, "{style:?}: {right} of 600");
         let same = (0..600)
