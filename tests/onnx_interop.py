@@ -45,7 +45,7 @@ class ShippedModel(unittest.TestCase):
         self.assertEqual(dims, ["N", 1, 28, 28])
         self.assertGreaterEqual(self.model.opset_import[0].version, 13)
         standard = {"Conv", "Relu", "MaxPool", "Gemm", "Flatten", "GlobalAveragePool",
-                    "Softmax", "BatchNormalization"}
+                    "Softmax", "BatchNormalization", "Cast"}
         self.assertTrue({n.op_type for n in g.node} <= standard)
         self.assertTrue(all(n.domain == "" for n in g.node))
         meta = {p.key: p.value for p in self.model.metadata_props}

@@ -1,12 +1,21 @@
 // Browser benchmark (not a test): in headless Chromium, the median latency of one live
-// prediction (recorded strokes -> preprocessing -> inference) and what the page transfers
-// before its first prediction. Prints figures; run after `trunk build --release`:
+// prediction (recorded strokes -> preprocessing -> inference), inference alone and where it
+// spends its time (tract's plan, step by step), the in-browser check of the test set, and what
+// the page transfers before its first prediction; then onnxruntime-web (npm) on the same model,
+// the same test set and in the same Chromium (`ort/`), with the ratios. Prints figures; run after
+// `scripts/build.sh /`:
 //   node tests/e2e/bench.mjs
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
 import { launch, open, startServer, drawMouse, waitPrediction, DIGITS, DESKTOP, DIST } from './harness.mjs';
+import { serve } from './server.mjs';
+
+// The onnxruntime-web release set beside the page.
+const ORT_WEB = '1.30.0';
 
 const browser = await launch();
 const server = await startServer();
@@ -29,12 +38,18 @@ for (let i = 0; i < 5; i++) {
 }
 ready.sort((a, b) => a - b);
 const results = {};
+const inference = {};
+let profile;
 for (const d of ['1', '4', '8']) {
   await page.click('#clear');
   await drawMouse(page, DIGITS[d]);
   await waitPrediction(page);
   results[d] = await page.evaluate(() => window.wasmBindings.benchmark_prediction(300));
+  // Warm-up as long as onnxruntime-web's (below), then the mean of 1,000.
+  inference[d] = await page.evaluate(() => window.wasmBindings.benchmark_inference(1000) && window.wasmBindings.benchmark_inference(1000));
+  if (d === '4') profile = await page.evaluate(() => window.wasmBindings.profile_model(300));
 }
+const workers = await page.evaluate(() => Math.min(Math.max(navigator.hardwareConcurrency, 1), 4));
 // The in-browser check of the test set, timed from the moment the section is in view.
 const report = await browser.newContext(DESKTOP);
 const rp = await report.newPage();
@@ -46,8 +61,34 @@ await rp.waitForFunction(() => document.querySelector('#accuracy').dataset.value
 const evalSeconds = (Date.now() - t0) / 1000;
 await report.close();
 await context.close();
+
+// onnxruntime-web in the same browser: its files, the model and the test set in a scratch folder.
+// Installed here on first use only (140 MB: the end-to-end tests do not need it).
+const here = path.dirname(fileURLToPath(import.meta.url));
+if (!fs.existsSync(path.join(here, 'node_modules/onnxruntime-web'))) {
+  execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', `onnxruntime-web@${ORT_WEB}`], { cwd: here, stdio: 'inherit' });
+}
+const scratch = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'ort-bench-'));
+const ortDist = path.join(here, 'node_modules/onnxruntime-web/dist');
+for (const f of ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm']) {
+  fs.copyFileSync(path.join(ortDist, f), path.join(scratch, f));
+}
+for (const f of fs.readdirSync(path.join(here, 'ort'))) fs.copyFileSync(path.join(here, 'ort', f), path.join(scratch, f));
+for (const f of ['model.onnx', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz']) {
+  fs.copyFileSync(path.join(DIST, f), path.join(scratch, f));
+}
+const ortServer = await serve(scratch);
+const ortContext = await browser.newContext(DESKTOP);
+const op = await ortContext.newPage();
+await op.goto(`${ortServer.url}?workers=${workers}`);
+await op.waitForFunction(() => window.ortResult !== undefined, null, { timeout: 300000, polling: 100 });
+const ort = await op.evaluate(() => window.ortResult);
+await ortContext.close();
+await ortServer.close();
+fs.rmSync(scratch, { recursive: true });
 await browser.close();
 await server.close();
+if (ort.error) throw new Error(`onnxruntime-web failed: ${ort.error}`);
 
 const gz = (file) => zlib.gzipSync(fs.readFileSync(file), { level: 9 }).length;
 const files = fs.readdirSync(DIST).map((f) => path.join(DIST, f)).filter((f) => fs.statSync(f).isFile());
@@ -65,9 +106,27 @@ for (const f of files) {
 const wasmXz = files.find((f) => f.endsWith('.wasm.xz'));
 const wasm = execFileSync('xz', ['-dc', wasmXz], { maxBuffer: 1 << 30 });
 const ms = Object.values(results).sort((a, b) => a - b);
+const inf = Object.values(inference).sort((a, b) => a - b);
 console.log(`median live prediction latency (ms) per drawing: ${JSON.stringify(results)}; median ${ms[1].toFixed(3)} ms`);
+console.log(`inference alone, mean of 1,000 runs (ms) per drawing: ${JSON.stringify(inference)}; median of the three ${inf[1].toFixed(3)} ms`);
+const profTotal = profile.reduce((a, s) => a + s.seconds, 0);
+console.log(`where one inference of the drawn 4 spends its time (tract's plan in the page, mean of 300 runs): ${(profTotal * 1e3).toFixed(3)} ms`);
+for (const s of profile.filter((s) => s.seconds >= 0.005 * profTotal)) {
+  console.log(`  ${(s.seconds * 1e6).toFixed(1).padStart(7)} µs ${(100 * s.seconds / profTotal).toFixed(1).padStart(5)}%  ${s.op.padEnd(16)} ${s.name}`);
+}
+console.log(`onnxruntime-web ${ortVersion()} (wasm, 1 thread), same model and browser: inference of one test digit ${ort.inferenceMs.toFixed(3)} ms (median of five means of 1,000 runs); the page's inference / onnxruntime-web's = ${(inf[1] / ort.inferenceMs).toFixed(2)}`);
+for (const [name, c] of [['one image per run', ort.check1], ['100 images per run', ort.check100]]) {
+  console.log(`onnxruntime-web check of the 10,000 test digits in ${ort.workers} workers, ${name}: ${c.seconds.toFixed(1)} s (download included), accuracy ${(100 * c.accuracy).toFixed(2)}%`);
+}
+const ortBest = Math.min(ort.check1.seconds, ort.check100.seconds);
+console.log(`the page's check (${evalSeconds.toFixed(1)} s) / onnxruntime-web's best (${ortBest.toFixed(1)} s) = ${(evalSeconds / ortBest).toFixed(2)}`);
 console.log(`wasm: ${wasm.length} bytes raw, ${zlib.gzipSync(wasm, { level: 9 }).length} bytes if gzipped (-9), ${fs.statSync(wasmXz).size} bytes as shipped (xz)`);
 const testSet = files.filter((f) => path.basename(f).startsWith('t10k')).reduce((a, f) => a + fs.statSync(f).size, 0);
 console.log(`in-browser evaluation of the 10,000 test digits (download included): ${evalSeconds.toFixed(1)} s; test-set asset ${testSet} bytes`);
 console.log(`navigation to model ready (localhost, empty cache): median ${ready[2].toFixed(0)} ms of ${ready.map((r) => r.toFixed(0)).join(', ')}`);
 console.log(`before the first prediction the page loads ${firstPrediction.length} files: ${raw} bytes raw, ${gzipped} bytes as transferred (gzip, the xz module as it is)`);
+
+function ortVersion() {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return JSON.parse(fs.readFileSync(path.join(here, 'node_modules/onnxruntime-web/package.json'), 'utf8')).version;
+}

@@ -5,6 +5,7 @@
 //!   never past a limit.
 //! * [`preprocess`]: strokes or a picture -> the 28x28 MNIST-style image the model reads.
 //! * [`model`]: loading an exported ONNX model with tract and running a batch of 28x28 images.
+//!   `plan_ops` puts faster stand-ins for two of tract's ops into its plan.
 //! * [`metrics`]: accuracy, confusion matrix, per-class precision and recall.
 //! * [`report`]: the model report (`MODEL.report.json`) that the trainer writes and the command
 //!   line and the page read.
@@ -19,6 +20,7 @@ pub mod files;
 pub mod idx;
 pub mod metrics;
 pub mod model;
+mod plan_ops;
 pub mod preprocess;
 pub mod report;
 pub mod svg;

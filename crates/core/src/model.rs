@@ -23,6 +23,18 @@ pub enum ModelError {
 
 type Plan = std::sync::Arc<TypedSimplePlan>;
 
+/// One step of a model's plan and the time it took ([`Model::profile`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StepTime {
+    /// The node's name in the optimized graph (an ONNX node's name, with a suffix where tract
+    /// split it: `conv_4.matmatmul`).
+    pub name: String,
+    /// tract's op (`OptMatMul`, `OptMaxPool`, `LazyIm2col`, ...).
+    pub op: String,
+    /// Mean seconds per run.
+    pub seconds: f64,
+}
+
 /// A loaded, optimized model ready to classify batches of 28x28 images.
 pub struct Model {
     plan: Plan,
@@ -162,7 +174,8 @@ impl Model {
             }
             (None, None) => None,
         };
-        let typed = model.into_optimized().map_err(|e| chain(&e))?;
+        let mut typed = model.into_optimized().map_err(|e| chain(&e))?;
+        crate::plan_ops::speed_up(&mut typed).map_err(|e| chain(&e))?;
         Self::check_io(&typed)?;
         let plan = typed.into_runnable().map_err(|e| chain(&e))?;
         let mut loaded = Model {
@@ -311,6 +324,52 @@ impl Model {
             .collect())
     }
 
+    /// Where one run of the plan spends its time: each step of the optimized plan (tract's own
+    /// op names, as `tract dump --profile` shows them) with its mean seconds over `runs` runs
+    /// on `image`, in plan order. `now` is a clock in seconds (`Instant` natively,
+    /// `performance.now()` in the page). A first run, not timed, warms the caches.
+    pub fn profile(
+        &self,
+        image: &[f32],
+        runs: usize,
+        now: impl Fn() -> f64,
+    ) -> Result<Vec<StepTime>, ModelError> {
+        let n = self.batch.unwrap_or(1);
+        if image.len() != n * PIXELS {
+            return Err(ModelError::InputLength { len: image.len() });
+        }
+        let run_err = |e: TractError| ModelError::Run(chain(&e));
+        let input = Tensor::from_shape(&[n, 1, SIDE, SIDE], image).map_err(run_err)?;
+        let mut state = TypedSimpleState::new(&self.plan).map_err(run_err)?;
+        let model = self.plan.model();
+        let mut seconds = vec![0.0; model.nodes.len()];
+        for run in 0..=runs {
+            state
+                .run_plan_with_eval(
+                    tvec!(input.clone().into_tvalue()),
+                    |ctx, op_state, node, inputs| {
+                        let start = now();
+                        let out = tract_onnx::tract_core::plan::eval(ctx, op_state, node, inputs);
+                        if run > 0 {
+                            seconds[node.id] += now() - start;
+                        }
+                        out
+                    },
+                )
+                .map_err(run_err)?;
+        }
+        Ok(self
+            .plan
+            .order_without_consts()
+            .iter()
+            .map(|&id| StepTime {
+                name: model.nodes[id].name.clone(),
+                op: model.nodes[id].op.name().to_string(),
+                seconds: seconds[id] / runs.max(1) as f64,
+            })
+            .collect())
+    }
+
     /// Classifies many images in batches of `batch`, returning the predicted digit of each.
     pub fn classify(&self, images: &[f32], batch: usize) -> Result<Vec<u8>, ModelError> {
         let mut out = Vec::with_capacity(images.len() / PIXELS);
@@ -390,5 +449,36 @@ mod tests {
             }
             assert_eq!(fixed.classify(&x, 5).unwrap(), any.classify(&x, 5).unwrap());
         }
+    }
+
+    #[test]
+    fn the_profile_names_every_step_of_the_plan_with_its_time() {
+        let bytes = include_bytes!("../../../web/assets/model.onnx");
+        let model = Model::from_bytes_for_batch(bytes, "model.onnx", 1).unwrap();
+        let x = inputs();
+        let t0 = std::time::Instant::now();
+        let steps = model
+            .profile(&x[..PIXELS], 3, || t0.elapsed().as_secs_f64())
+            .unwrap();
+        let ops: Vec<&str> = steps.iter().map(|s| s.op.as_str()).collect();
+        // The shipped model's two pools and four paddings run on the faster stand-ins.
+        let count = |op: &str| ops.iter().filter(|&&o| o == op).count();
+        assert_eq!(count("MaxPool2x2"), 2, "{ops:?}");
+        assert_eq!(count("ZeroPadHw"), 4, "{ops:?}");
+        assert!(
+            ops.iter().all(|&o| o != "OptMaxPool" && o != "Pad"),
+            "{ops:?}"
+        );
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.name.starts_with("conv_") && s.op == "OptMatMul")
+        );
+        assert!(steps.iter().all(|s| s.seconds >= 0.0));
+        assert!(steps.iter().map(|s| s.seconds).sum::<f64>() > 0.0);
+        assert!(matches!(
+            model.profile(&x, 3, || 0.0),
+            Err(ModelError::InputLength { .. })
+        ));
     }
 }

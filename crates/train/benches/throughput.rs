@@ -1,17 +1,15 @@
 //! Training throughput (images/s) of the default and of PyTorch's example network (the default
-//! also with half the images redrawn from pen strokes, `--pen 0.5`), and tract's batch-1
-//! inference latency on the exported default network.
+//! also with half the images redrawn from pen strokes, `--pen 0.5`). Inference has its own
+//! benchmark, beside ONNX Runtime: `benches/inference.rs`.
 //!
 //! `cargo bench -p digits-train --bench throughput`. Synthetic images: speed does not depend on
 //! the pixel values, and the benchmark needs no data set.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use digits_core::idx::{Images, Labelled};
-use digits_core::model::Model;
 use digits_core::preprocess::Stroke;
 use digits_core::{CLASSES, PIXELS, SIDE};
 use digits_train::augment::Augment;
-use digits_train::export;
 use digits_train::net::Network;
 use digits_train::optim::{Optimizer, OptimizerKind};
 use digits_train::rng::Rng;
@@ -110,22 +108,5 @@ fn training(c: &mut Criterion) {
     group.finish();
 }
 
-fn inference(c: &mut Criterion) {
-    let net = Network::new(digits_train::DEFAULT_ARCH, 1).unwrap();
-    let model = Model::from_bytes(&export::to_onnx(&net, &[]), "bench").unwrap();
-    let data = synthetic(100);
-    let mut group = c.benchmark_group("tract_inference");
-    group.bench_function("batch_1", |b| {
-        let one = data.input(0);
-        b.iter(|| model.predict(&one).unwrap())
-    });
-    group.throughput(Throughput::Elements(100));
-    group.bench_function("batch_100", |b| {
-        let all = data.inputs();
-        b.iter(|| model.predict(&all).unwrap())
-    });
-    group.finish();
-}
-
-criterion_group!(benches, training, inference);
+criterion_group!(benches, training);
 criterion_main!(benches);

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use digits_core::PIXELS;
 use digits_core::idx::{self, Labelled, Split};
 use digits_core::metrics::Confusion;
 use digits_core::model::{Model, to_input};
@@ -11,7 +12,7 @@ use digits_core::preprocess::Stroke;
 use digits_core::report::{Evaluation, ModelReport, StyleFigures, pick_samples};
 
 use crate::augment::Augment;
-use crate::export;
+use crate::export::{self, Weights};
 use crate::optim::{OptimizerKind, Schedule};
 use crate::pen::Style;
 use crate::traces;
@@ -123,6 +124,11 @@ pub struct TrainArgs {
     /// and cached beside the data.
     #[arg(long, default_value_t = 0.3)]
     pub pen: f32,
+    /// How the ONNX file stores conv and fully connected weights: f16 halves the file (what
+    /// the page downloads before its first prediction) and changes a few answers at most (the
+    /// report is measured on the file as written); f32 keeps them exactly as trained.
+    #[arg(long, value_enum, default_value_t = Weights::F16)]
+    pub weights: Weights,
 }
 
 #[derive(Args, Debug)]
@@ -184,7 +190,7 @@ fn command_line() -> String {
 pub fn load_model(path: &Path) -> Result<Model> {
     let bytes = digits_core::files::read_regular(path, MAX_MODEL_BYTES)
         .with_context(|| format!("{}: cannot read the model", path.display()))?;
-    let model = Model::from_bytes(&bytes, &path.display().to_string())?;
+    let model = model_from_bytes(&bytes, &path.display().to_string())?;
     if model.applies_softmax() {
         eprintln!(
             "digits: note: {}: the model's outputs are scores, not probabilities; softmax is applied",
@@ -233,15 +239,51 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         })
 }
 
-/// Classifies `data` with a loaded model, a slice at a time (so a large test set is never held
-/// as floats all at once); returns the predictions.
-pub fn classify(model: &Model, data: &Labelled) -> Result<Vec<u8>> {
-    const SLICE: usize = 500;
-    let mut predicted = Vec::with_capacity(data.len());
-    for images in data.images.pixels.chunks(SLICE * digits_core::PIXELS) {
-        predicted.extend(model.classify(&to_input(images), SLICE)?);
-    }
-    Ok(predicted)
+/// Images per run of the command line's model plans. tract's plan made for one image is its
+/// fastest per image on our models, batches included (docs/performance.md, "Inference against
+/// ONNX Runtime"), so batches run one image at a time, on every thread.
+pub const PLAN_BATCH: usize = 1;
+
+/// Images per slice of work handed to a thread: a large test set is never held as floats all at
+/// once.
+const SLICE: usize = 500;
+
+/// Loads an ONNX model the way the command line runs it (a plan for [`PLAN_BATCH`] images).
+pub fn model_from_bytes(bytes: &[u8], name: &str) -> Result<Model> {
+    Ok(Model::from_bytes_for_batch(bytes, name, PLAN_BATCH)?)
+}
+
+/// Runs `inputs(slice)` then the model on every slice of `0..count`, on `threads` threads, and
+/// returns the predicted digits in order (the same on any number of threads).
+fn classify_slices(
+    model: &Model,
+    count: usize,
+    threads: usize,
+    inputs: impl Fn(std::ops::Range<usize>) -> Vec<f32> + Sync,
+) -> Result<Vec<u8>> {
+    use rayon::prelude::*;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()?;
+    let slices: Vec<_> = (0..count)
+        .step_by(SLICE)
+        .map(|first| first..(first + SLICE).min(count))
+        .collect();
+    let predicted = pool.install(|| {
+        slices
+            .into_par_iter()
+            .map(|slice| model.classify(&inputs(slice), SLICE))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    Ok(predicted.concat())
+}
+
+/// Classifies `data` with a loaded model on `threads` threads; returns the predictions.
+pub fn classify(model: &Model, data: &Labelled, threads: usize) -> Result<Vec<u8>> {
+    let pixels = &data.images.pixels;
+    classify_slices(model, data.len(), threads, |slice| {
+        to_input(&pixels[slice.start * PIXELS..slice.end * PIXELS])
+    })
 }
 
 /// The model's answers for digits traced into `traces`, each redrawn in `style` with its own
@@ -254,23 +296,11 @@ pub fn classify_drawn(
     seed: u64,
     threads: usize,
 ) -> Result<Vec<u8>> {
-    use rayon::prelude::*;
-    const SLICE: usize = 500;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .build()?;
-    let mut predicted = Vec::with_capacity(traces.len());
-    for (k, slice) in traces.chunks(SLICE).enumerate() {
-        let inputs: Vec<f32> = pool.install(|| {
-            slice
-                .par_iter()
-                .enumerate()
-                .flat_map_iter(|(j, strokes)| style.benchmark_input(seed, k * SLICE + j, strokes))
-                .collect()
-        });
-        predicted.extend(model.classify(&inputs, SLICE)?);
-    }
-    Ok(predicted)
+    classify_slices(model, traces.len(), threads, |slice| {
+        slice
+            .flat_map(|i| style.benchmark_input(seed, i, &traces[i]))
+            .collect()
+    })
 }
 
 fn all_threads() -> usize {
@@ -363,15 +393,15 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         ("command".to_string(), command.clone()),
     ];
     // Measure the exported graph itself with tract, so the report equals `digits eval`.
-    let draft = export::to_onnx(&trained.net, &meta);
-    let model = Model::from_bytes(&draft, "exported model")?;
-    let predicted = classify(&model, &test)?;
+    let draft = export::to_onnx(&trained.net, &meta, a.weights);
+    let model = model_from_bytes(&draft, "exported model")?;
+    let predicted = classify(&model, &test, threads)?;
     let confusion = Confusion::from_predictions(&test.labels, &predicted);
     meta.push((
         "test_accuracy".to_string(),
         format!("{:.4}", confusion.accuracy()),
     ));
-    let bytes = export::to_onnx(&trained.net, &meta);
+    let bytes = export::to_onnx(&trained.net, &meta, a.weights);
     // The drawn-digit benchmark, on the same exported graph.
     let test_traces = traces::load_or_trace(&data, &test.images.pixels, threads)?;
     let mut styles = Vec::new();
@@ -447,7 +477,7 @@ fn eval_cmd(a: EvalArgs) -> Result<()> {
     };
     let predicted = match &traces {
         Some(t) => classify_drawn(&model, t, a.style, a.seed, all_threads())?,
-        None => classify(&model, &test)?,
+        None => classify(&model, &test, all_threads())?,
     };
     let confusion = Confusion::from_predictions(&test.labels, &predicted);
     if let Some(dir) = &a.svg {

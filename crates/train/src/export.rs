@@ -3,6 +3,8 @@
 //! Graph contract: input `image` float32 `[N,1,28,28]` (0 = background, 1 = ink), output
 //! `probabilities` float32 `[N,10]` (softmax inside the graph). Batch norm that follows a conv
 //! or fully connected layer is folded into it; dropout disappears (identity at inference).
+//! With [`Weights::F16`], conv and fully connected weights are stored as float16, each followed
+//! by a `Cast` to float32: the file is half the size and runtimes compute in float32 as before.
 
 use digits_core::{CLASSES, SIDE};
 use prost::Message;
@@ -12,6 +14,7 @@ use tract_onnx::pb::{
     tensor_proto::DataType, tensor_shape_proto::Dimension, tensor_shape_proto::dimension,
     type_proto,
 };
+use tract_onnx::prelude::f16;
 
 use crate::net::{BN_EPS, Network};
 use crate::spec::Op;
@@ -49,13 +52,30 @@ fn float(name: &str, v: f32) -> AttributeProto {
     }
 }
 
-fn tensor(name: &str, dims: &[usize], data: &[f32]) -> TensorProto {
+/// How the weights of conv and fully connected layers are stored in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Weights {
+    /// float32, exactly as trained.
+    F32,
+    /// float16 (rounded to nearest), each followed by a `Cast` to float32: half the bytes.
+    /// Biases and stand-alone batch norm stay float32.
+    F16,
+}
+
+fn tensor(name: &str, dims: &[usize], data: &[f32], half: bool) -> TensorProto {
     assert_eq!(dims.iter().product::<usize>(), data.len(), "{name}");
+    let (data_type, raw_data) = if half {
+        let bytes = data.iter().flat_map(|&v| f16::from_f32(v).to_le_bytes());
+        (DataType::Float16, bytes.collect())
+    } else {
+        let bytes = data.iter().flat_map(|v| v.to_le_bytes());
+        (DataType::Float, bytes.collect())
+    };
     TensorProto {
         name: name.into(),
         dims: dims.iter().map(|&d| d as i64).collect(),
-        data_type: DataType::Float as i32,
-        raw_data: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        data_type: data_type as i32,
+        raw_data,
         ..Default::default()
     }
 }
@@ -92,6 +112,7 @@ struct Builder {
     graph: GraphProto,
     current: String,
     count: usize,
+    weights: Weights,
 }
 
 impl Builder {
@@ -112,7 +133,29 @@ impl Builder {
     }
 
     fn init(&mut self, name: String, dims: &[usize], data: &[f32]) -> String {
-        self.graph.initializer.push(tensor(&name, dims, data));
+        self.graph
+            .initializer
+            .push(tensor(&name, dims, data, false));
+        name
+    }
+
+    /// A layer's weights, stored as [`Builder::weights`] says; the name of the float32 tensor.
+    fn weight(&mut self, name: String, dims: &[usize], data: &[f32]) -> String {
+        if self.weights == Weights::F32 {
+            return self.init(name, dims, data);
+        }
+        let stored = format!("{name}.f16");
+        self.graph
+            .initializer
+            .push(tensor(&stored, dims, data, true));
+        self.graph.node.push(NodeProto {
+            input: vec![stored],
+            output: vec![name.clone()],
+            name: format!("{name}.cast"),
+            op_type: "Cast".into(),
+            attribute: vec![int("to", DataType::Float as i64)],
+            ..Default::default()
+        });
         name
     }
 }
@@ -128,8 +171,9 @@ fn fold_bn(w: &mut [f32], b: &mut [f32], gamma: &[f32], beta: &[f32], mean: &[f3
     }
 }
 
-/// Serializes `net` as an ONNX model with the given metadata properties.
-pub fn to_onnx(net: &Network, metadata: &[(String, String)]) -> Vec<u8> {
+/// Serializes `net` as an ONNX model with the given metadata properties, its weights stored as
+/// `weights` says.
+pub fn to_onnx(net: &Network, metadata: &[(String, String)], weights: Weights) -> Vec<u8> {
     let mut b = Builder {
         graph: GraphProto {
             name: "digits".into(),
@@ -137,6 +181,7 @@ pub fn to_onnx(net: &Network, metadata: &[(String, String)]) -> Vec<u8> {
         },
         current: INPUT.into(),
         count: 0,
+        weights,
     };
     let mut flat = false;
     let mut i = 0;
@@ -156,7 +201,7 @@ pub fn to_onnx(net: &Network, metadata: &[(String, String)]) -> Vec<u8> {
         let folded = next_bn.is_some() && matches!(l.op, Op::Conv { .. } | Op::Linear { .. });
         match l.op {
             Op::Conv { cout, k, pad } => {
-                let wn = b.init(format!("conv{i}.weight"), &[cout, l.input.c, k, k], &w);
+                let wn = b.weight(format!("conv{i}.weight"), &[cout, l.input.c, k, k], &w);
                 let bn = b.init(format!("conv{i}.bias"), &[cout], &bias);
                 let p = pad as i64;
                 let attrs = vec![
@@ -171,7 +216,7 @@ pub fn to_onnx(net: &Network, metadata: &[(String, String)]) -> Vec<u8> {
                     b.node("Flatten", vec![], vec![int("axis", 1)]);
                     flat = true;
                 }
-                let wn = b.init(format!("fc{i}.weight"), &[dout, l.input.c], &w);
+                let wn = b.weight(format!("fc{i}.weight"), &[dout, l.input.c], &w);
                 let bn = b.init(format!("fc{i}.bias"), &[dout], &bias);
                 b.node("Gemm", vec![wn, bn], vec![int("transB", 1)]);
             }

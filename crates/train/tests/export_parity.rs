@@ -4,12 +4,12 @@ mod common;
 
 use digits_core::idx::Labelled;
 use digits_core::model::Model;
-use digits_train::export;
+use digits_train::export::{self, Weights};
 use digits_train::net::Network;
 use digits_train::train;
 
 fn max_diff(net: &Network, images: &[f32]) -> f32 {
-    let bytes = export::to_onnx(net, &[("k".into(), "v".into())]);
+    let bytes = export::to_onnx(net, &[("k".into(), "v".into())], Weights::F32);
     let model = Model::from_bytes(&bytes, "exported").unwrap();
     let ours = net.predict(images);
     let theirs: Vec<f32> = model
@@ -64,7 +64,7 @@ fn graph_is_standard_onnx_with_metadata() {
     use prost::Message;
     use tract_onnx::pb::ModelProto;
     let net = Network::new(digits_train::DEFAULT_ARCH, 1).unwrap();
-    let bytes = export::to_onnx(&net, &[("dataset".into(), "mnist".into())]);
+    let bytes = export::to_onnx(&net, &[("dataset".into(), "mnist".into())], Weights::F16);
     let m = ModelProto::decode(bytes.as_slice()).unwrap();
     assert_eq!(m.opset_import[0].version, 13);
     assert!(m.opset_import[0].domain.is_empty());
@@ -81,6 +81,7 @@ fn graph_is_standard_onnx_with_metadata() {
         "GlobalAveragePool",
         "Softmax",
         "BatchNormalization",
+        "Cast",
     ];
     for n in &g.node {
         assert!(standard.contains(&n.op_type.as_str()), "{}", n.op_type);
@@ -98,4 +99,89 @@ fn graph_is_standard_onnx_with_metadata() {
     for n in [1, 3, 17] {
         assert_eq!(model.predict(&vec![0.3; n * 784]).unwrap().len(), n);
     }
+}
+
+/// With float16 weights the file is about half as large, every weight is its float32 value
+/// rounded to float16, and the answers stay those of the float32 file within float16's rounding.
+#[test]
+fn f16_weights_are_the_f32_ones_rounded_and_answer_alike() {
+    use prost::Message;
+    use tract_onnx::pb::{ModelProto, TensorProto, tensor_proto::DataType};
+    use tract_onnx::prelude::f16;
+    let data = common::train_set().slice(0..640);
+    let test = common::test_set().slice(0..200);
+    let cfg = common::config(digits_train::DEFAULT_ARCH, 1, 2);
+    let empty = Labelled::default();
+    let net = train::train(&cfg, &data, None, &empty, &empty, |_| {})
+        .unwrap()
+        .net;
+    let full = export::to_onnx(&net, &[], Weights::F32);
+    let half = export::to_onnx(&net, &[], Weights::F16);
+    assert!(
+        half.len() * 10 < full.len() * 6,
+        "{} vs {} bytes",
+        half.len(),
+        full.len()
+    );
+
+    let initializers = |bytes: &[u8]| {
+        ModelProto::decode(bytes)
+            .unwrap()
+            .graph
+            .unwrap()
+            .initializer
+    };
+    let floats = |t: &TensorProto| -> Vec<f32> {
+        match DataType::try_from(t.data_type).unwrap() {
+            DataType::Float => t
+                .raw_data
+                .chunks(4)
+                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                .collect(),
+            DataType::Float16 => t
+                .raw_data
+                .chunks(2)
+                .map(|b| f16::from_le_bytes(b.try_into().unwrap()).to_f32())
+                .collect(),
+            other => panic!("{}: {other:?}", t.name),
+        }
+    };
+    let (full_init, half_init) = (initializers(&full), initializers(&half));
+    let mut weights = 0;
+    for f in &full_init {
+        let h = half_init
+            .iter()
+            .find(|h| h.name == f.name || h.name == format!("{}.f16", f.name))
+            .unwrap_or_else(|| panic!("{} is missing", f.name));
+        let stored_half = h.data_type == DataType::Float16 as i32;
+        assert_eq!(stored_half, f.name.ends_with(".weight"), "{}", h.name);
+        weights += usize::from(stored_half);
+        let rounded: Vec<f32> = floats(f)
+            .iter()
+            .map(|&v| {
+                if stored_half {
+                    f16::from_f32(v).to_f32()
+                } else {
+                    v
+                }
+            })
+            .collect();
+        assert_eq!(rounded, floats(h), "{}", h.name);
+    }
+    assert_eq!(weights, 5, "four convs and one fully connected layer");
+
+    let run = |bytes: &[u8]| {
+        Model::from_bytes(bytes, "exported")
+            .unwrap()
+            .predict(&test.inputs())
+            .unwrap()
+    };
+    let (a, b) = (run(&full), run(&half));
+    let worst = a
+        .iter()
+        .flatten()
+        .zip(b.iter().flatten())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max);
+    assert!(worst < 5e-3, "max abs difference {worst}");
 }

@@ -7,6 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use digits_core::CLASSES;
+use digits_core::model::StepTime;
 use digits_core::preprocess::{StrokeRaster, strokes_to_mnist, to_mnist};
 use digits_core::svg;
 use wasm_bindgen::JsCast;
@@ -230,15 +231,53 @@ impl Draw {
         if self.pad.borrow().is_empty() || self.model.bytes().is_none() {
             return f64::NAN;
         }
-        let mut times: Vec<f64> = (0..iterations.max(1))
-            .map(|_| {
-                let t0 = now();
-                let input = strokes_to_mnist(self.pad.borrow().strokes());
-                let _ = self.classify(input.as_deref());
-                now() - t0
-            })
-            .collect();
-        times.sort_by(|x, y| x.total_cmp(y));
-        times[times.len() / 2]
+        median_ms(iterations, || {
+            let input = strokes_to_mnist(self.pad.borrow().strokes());
+            let _ = self.classify(input.as_deref());
+        })
     }
+
+    /// Mean milliseconds of `iterations` inferences alone on the current drawing's input, timed
+    /// as one loop (the browser's clock is too coarse for one inference); NaN if there is
+    /// nothing to measure. The figure to set beside another runtime's.
+    pub fn benchmark_inference(&self, iterations: u32) -> f64 {
+        let input = strokes_to_mnist(self.pad.borrow().strokes());
+        match (input, self.model.bytes()) {
+            (Some(input), Some(_)) => {
+                let n = iterations.max(1);
+                let t0 = now();
+                for _ in 0..n {
+                    let _ = self.classify(Some(&input));
+                }
+                (now() - t0) / f64::from(n)
+            }
+            _ => f64::NAN,
+        }
+    }
+
+    /// Where inference of the current drawing spends its time, step by step, over `runs` runs;
+    /// `None` if there is no drawing or no model.
+    pub fn profile(&self, runs: u32) -> Option<Vec<StepTime>> {
+        let input = strokes_to_mnist(self.pad.borrow().strokes())?;
+        match self.model.profile(&input, runs as usize)? {
+            Ok(steps) => Some(steps),
+            Err(e) => {
+                js::error(&format!("profiling failed: {e}"));
+                None
+            }
+        }
+    }
+}
+
+/// Median milliseconds of `iterations` calls of `f`.
+fn median_ms(iterations: u32, mut f: impl FnMut()) -> f64 {
+    let mut times: Vec<f64> = (0..iterations.max(1))
+        .map(|_| {
+            let t0 = now();
+            f();
+            now() - t0
+        })
+        .collect();
+    times.sort_by(|x, y| x.total_cmp(y));
+    times[times.len() / 2]
 }

@@ -132,4 +132,27 @@ mod root {
                 .map_or(f64::NAN, |app| app.draw.benchmark(iterations))
         })
     }
+
+    /// Benchmark hook: mean milliseconds of `iterations` inferences alone (no preprocessing) on
+    /// the current drawing's input; NaN if there is nothing to measure.
+    #[wasm_bindgen]
+    pub fn benchmark_inference(iterations: u32) -> f64 {
+        APP.with(|cell| {
+            cell.get()
+                .map_or(f64::NAN, |app| app.draw.benchmark_inference(iterations))
+        })
+    }
+
+    /// Benchmark hook: where one inference of the current drawing spends its time, as an array
+    /// of `{name, op, seconds}` (each step of tract's plan, mean over `runs` runs); null if
+    /// there is nothing to measure.
+    #[wasm_bindgen]
+    pub fn profile_model(runs: u32) -> JsValue {
+        APP.with(|cell| {
+            cell.get()
+                .and_then(|app| app.draw.profile(runs))
+                .and_then(|steps| serde_wasm_bindgen::to_value(&steps).ok())
+                .unwrap_or(JsValue::NULL)
+        })
+    }
 }

@@ -7,10 +7,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use digits_core::CLASSES;
-use digits_core::model::{Model, ModelError};
+use digits_core::model::{Model, ModelError, StepTime};
 
 use crate::answer::ModelStatus;
-use crate::js::{fetch_bytes, warn};
+use crate::js::{fetch_bytes, now, warn};
 use crate::model_file::{self, MODEL_URL};
 use crate::page::ModelElements;
 
@@ -46,6 +46,15 @@ impl ModelSlot {
     pub fn predict(&self, images: &[f32]) -> Option<Result<Vec<[f32; CLASSES]>, ModelError>> {
         match &*self.state.borrow() {
             State::Ready(m, _) => Some(m.predict(images)),
+            _ => None,
+        }
+    }
+
+    /// Where one inference of `image` spends its time, step by step, over `runs` runs
+    /// ([`Model::profile`]); `None` without a model.
+    pub fn profile(&self, image: &[f32], runs: usize) -> Option<Result<Vec<StepTime>, ModelError>> {
+        match &*self.state.borrow() {
+            State::Ready(m, _) => Some(m.profile(image, runs, || now() / 1000.0)),
             _ => None,
         }
     }
