@@ -30,6 +30,26 @@ test('mouse: every digit drawn is recognized, live', async () => {
   await context.close();
 });
 
+test('the benchmark hooks time the drawing: inference alone, and tract\'s plan step by step', async () => {
+  const { context, page, errors } = await open(env.browser, env.server, DESKTOP);
+  assert.equal(await page.evaluate(() => window.wasmBindings.profile_model(3)), null, 'nothing drawn, nothing to time');
+  assert.ok(Number.isNaN(await page.evaluate(() => window.wasmBindings.benchmark_inference(3))));
+  await drawMouse(page, DIGITS['4']);
+  assert.equal(await waitPrediction(page), '4');
+  const ms = await page.evaluate(() => window.wasmBindings.benchmark_inference(20));
+  assert.ok(ms > 0 && ms < 1000, `${ms} ms`);
+  const steps = await page.evaluate(() => window.wasmBindings.profile_model(5));
+  const ops = steps.map((s) => s.op);
+  // The page's plan runs the faster stand-ins for tract's pools and paddings (digits_core::plan_ops).
+  assert.equal(ops.filter((o) => o === 'MaxPool2x2').length, 2, ops.join());
+  assert.equal(ops.filter((o) => o === 'ZeroPadHw').length, 4, ops.join());
+  assert.ok(steps.some((s) => s.op === 'OptMatMul' && s.name.startsWith('conv_')), ops.join());
+  assert.ok(steps.every((s) => typeof s.name === 'string' && s.seconds >= 0));
+  assert.equal(await predicted(page), '4', 'timing leaves the answer as it was');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('mouse: the prediction updates while the stroke is being drawn', async () => {
   const { context, page, errors } = await open(env.browser, env.server, DESKTOP);
   const box = await page.locator('#pad').boundingBox();
