@@ -4,8 +4,8 @@
 //! * `files` (native only): reading a file named on the command line, regular files only and
 //!   never past a limit.
 //! * [`preprocess`]: strokes or a picture -> the 28x28 MNIST-style image the model reads.
-//! * [`model`]: loading an exported ONNX model with tract and running a batch of 28x28 images.
-//!   `plan_ops` puts faster stand-ins for two of tract's ops into its plan.
+//! * [`model`]: loading an exported ONNX model with tract and running a batch of 28x28 images
+//!   (with faster stand-ins for two of tract's ops in its plan: the `digits-plan-ops` crate).
 //! * [`metrics`]: accuracy, confusion matrix, per-class precision and recall.
 //! * [`report`]: the model report (`MODEL.report.json`) that the trainer writes and the command
 //!   line and the page read.
@@ -20,7 +20,6 @@ pub mod files;
 pub mod idx;
 pub mod metrics;
 pub mod model;
-mod plan_ops;
 pub mod preprocess;
 pub mod report;
 pub mod svg;

@@ -175,7 +175,7 @@ impl Model {
             (None, None) => None,
         };
         let mut typed = model.into_optimized().map_err(|e| chain(&e))?;
-        crate::plan_ops::speed_up(&mut typed).map_err(|e| chain(&e))?;
+        digits_plan_ops::speed_up(&mut typed).map_err(|e| chain(&e))?;
         Self::check_io(&typed)?;
         let plan = typed.into_runnable().map_err(|e| chain(&e))?;
         let mut loaded = Model {

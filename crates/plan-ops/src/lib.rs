@@ -2,7 +2,9 @@
 //! general paths on our models (docs/performance.md, "Inference against ONNX Runtime"): a 2x2,
 //! stride-2 max pool (tract 0.23 only vectorizes stride 1), and zero padding of the two spatial
 //! axes (tract's `Pad` walks every element through ndarray). Each gives the answers of the op it
-//! replaces bit for bit, which the tests check; anything else is left to tract.
+//! replaces bit for bit, which the tests check; anything else is left to tract. A crate of its
+//! own so that the page's build, optimized for size, can still optimize these loops for speed
+//! (`[profile.web.package.digits-plan-ops]`).
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
