@@ -40,7 +40,7 @@ test('the benchmark hooks time the drawing: inference alone, and tract\'s plan s
   assert.ok(ms > 0 && ms < 1000, `${ms} ms`);
   const steps = await page.evaluate(() => window.wasmBindings.profile_model(5));
   const ops = steps.map((s) => s.op);
-  // The page's plan runs the faster stand-ins for tract's pools and paddings (digits_core::plan_ops).
+  // The page's plan runs the faster stand-ins for tract's pools and paddings (the crate digits-plan-ops).
   assert.equal(ops.filter((o) => o === 'MaxPool2x2').length, 2, ops.join());
   assert.equal(ops.filter((o) => o === 'ZeroPadHw').length, 4, ops.join());
   assert.ok(steps.some((s) => s.op === 'OptMatMul' && s.name.startsWith('conv_')), ops.join());
