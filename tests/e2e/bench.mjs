@@ -1,5 +1,6 @@
 // Browser benchmark (not a test): in headless Chromium, the median latency of one live
-// prediction (recorded strokes -> preprocessing -> inference), inference alone and where it
+// prediction (recorded strokes -> preprocessing -> inference), one live update of a five-digit
+// number (segmentation, the changed digits read again), inference alone and where it
 // spends its time (tract's plan, step by step), the in-browser check of the test set, and what
 // the page transfers before its first prediction; then onnxruntime-web (npm) on the same model,
 // the same test set and in the same Chromium (`ort/`), with the ratios. Prints figures; run after
@@ -11,7 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { launch, open, startServer, drawMouse, waitPrediction, DIGITS, DESKTOP, DIST } from './harness.mjs';
+import {
+  launch, open, startServer, drawMouse, waitPrediction, expectNumber, numberStrokes, DIGITS, DESKTOP, DIST,
+} from './harness.mjs';
 import { serve } from './server.mjs';
 
 // The onnxruntime-web release set beside the page.
@@ -51,6 +54,18 @@ for (const d of ['1', '4', '8']) {
     return window.wasmBindings.benchmark_inference(1000);
   });
   if (d === '4') profile = await page.evaluate(() => window.wasmBindings.profile_model(300));
+}
+// Numbers: a live update of a five-digit number (the last stroke growing, the other strokes'
+// readings kept, as while writing) and a reading from scratch.
+const numbers = {};
+for (const n of ['38015', '98765']) {
+  await page.click('#clear');
+  await drawMouse(page, numberStrokes(n));
+  await expectNumber(page, n, `the benchmark's number ${n}`);
+  numbers[n] = await page.evaluate(() => ({
+    live: window.wasmBindings.benchmark_live(300),
+    scratch: window.wasmBindings.benchmark_prediction(100),
+  }));
 }
 const workers = await page.evaluate(() => Math.min(Math.max(navigator.hardwareConcurrency, 1), 4));
 // The in-browser check of the test set, timed from the moment the section is in view.
@@ -111,6 +126,9 @@ const wasm = execFileSync('xz', ['-dc', wasmXz], { maxBuffer: 1 << 30 });
 const ms = Object.values(results).sort((a, b) => a - b);
 const inf = Object.values(inference).sort((a, b) => a - b);
 console.log(`median live prediction latency (ms) per drawing: ${JSON.stringify(results)}; median ${ms[1].toFixed(3)} ms`);
+for (const [n, t] of Object.entries(numbers)) {
+  console.log(`the five-digit number ${n}: live update median ${t.live.toFixed(3)} ms (300 updates); read from scratch median ${t.scratch.toFixed(3)} ms (100 readings)`);
+}
 console.log(`inference alone, mean of 1,000 runs (ms) per drawing: ${JSON.stringify(inference)}; median of the three ${inf[1].toFixed(3)} ms`);
 const profTotal = profile.reduce((a, s) => a + s.seconds, 0);
 console.log(`where one inference of the drawn 4 spends its time (tract's plan in the page, mean of 300 runs): ${(profTotal * 1e3).toFixed(3)} ms`);

@@ -86,10 +86,45 @@ export async function padBox(page) {
   return page.locator('#pad').boundingBox();
 }
 
-/** Draws strokes (canvas-relative 0..1 points) with real mouse events. */
+/**
+ * Where a point of a drawing lands on the pad: drawings are in 0..1 coordinates of a square,
+ * which is the pad's height, centred across its width (the pad is wider than tall).
+ */
+export function padPoint(box, [x, y]) {
+  const side = Math.min(box.width, box.height);
+  return [box.x + (box.width - side) / 2 + x * side, box.y + (box.height - side) / 2 + y * side];
+}
+
+/**
+ * A number written with the test digits of digits.json, left to right across the pad: each
+ * digit `scale` of the pad's height, `gap` (in digit heights) between their boxes. Returns
+ * strokes in the same 0..1-of-the-height coordinates as one digit, centred.
+ */
+export function numberStrokes(number, { scale = 0.62, gap = 0.12, aspect = 2 } = {}) {
+  const digits = [...number].map((d) => DIGITS[d]);
+  const extent = (strokes) => {
+    const xs = strokes.flat().map((p) => p[0]);
+    return [Math.min(...xs), Math.max(...xs)];
+  };
+  const widths = digits.map((s) => { const [a, b] = extent(s); return (b - a) * scale; });
+  const total = widths.reduce((a, b) => a + b, 0) + gap * scale * (digits.length - 1);
+  // Square-of-the-height coordinates: x runs from -(aspect - 1) / 2 to (aspect + 1) / 2.
+  let x = 0.5 - total / 2;
+  const out = [];
+  digits.forEach((strokes, i) => {
+    const [a] = extent(strokes);
+    for (const s of strokes) {
+      out.push(s.map(([px, py]) => [x + (px - a) * scale, 0.5 + (py - 0.5) * scale]));
+    }
+    x += widths[i] + gap * scale;
+  });
+  return out;
+}
+
+/** Draws strokes (0..1 points of the square in the pad's middle) with real mouse events. */
 export async function drawMouse(page, strokes) {
   const box = await padBox(page);
-  const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
+  const at = (p) => padPoint(box, p);
   for (const stroke of strokes) {
     const [x0, y0] = at(stroke[0]);
     await page.mouse.move(x0, y0);
@@ -106,7 +141,10 @@ export async function drawMouse(page, strokes) {
 export async function drawTouch(page, strokes, { fingers = 1 } = {}) {
   const box = await padBox(page);
   const cdp = await page.context().newCDPSession(page);
-  const at = ([x, y], i = 0) => ({ x: box.x + x * box.width + i * 40, y: box.y + y * box.height, id: i });
+  const at = (p, i = 0) => {
+    const [x, y] = padPoint(box, p);
+    return { x: x + i * 40, y, id: i };
+  };
   const touch = (type, p) =>
     cdp.send('Input.dispatchTouchEvent', {
       type,
@@ -127,6 +165,20 @@ export async function drawTouch(page, strokes, { fingers = 1 } = {}) {
     await page.waitForTimeout(200);
   }
   await cdp.detach();
+}
+
+/** The number the page read (`#prediction[data-number]`). */
+export async function readNumber(page) {
+  return page.locator('#prediction').getAttribute('data-number');
+}
+
+/** The digit boxes over the pad: [{index, digit, box: [x, y, w, h]}]. */
+export async function digitBoxes(page) {
+  return page.$$eval('#boxes [data-digit-index]', (els) => els.map((e) => ({
+    index: Number(e.dataset.digitIndex),
+    digit: e.dataset.digit,
+    box: e.dataset.box.split(',').map(Number),
+  })));
 }
 
 export async function predicted(page) {
@@ -157,6 +209,19 @@ export async function expectDigit(page, value, message = '') {
     );
   } catch {
     throw new Error(`${message}: expected data-digit "${value}", page shows "${await predicted(page)}"`);
+  }
+}
+
+/** Waits until the page reads `value` as the number on the pad (`data-number`). */
+export async function expectNumber(page, value, message = '') {
+  try {
+    await page.waitForFunction(
+      (v) => document.querySelector('#prediction').dataset.number === v,
+      value,
+      { timeout: 5000 },
+    );
+  } catch {
+    throw new Error(`${message}: expected data-number "${value}", page shows "${await readNumber(page)}"`);
   }
 }
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   shared, open, watch, startServer, drawMouse, drawTouch, predicted, waitPrediction,
-  DIGITS, PHONE, DESKTOP, OUT, expectDigit, strokes,
+  DIGITS, PHONE, DESKTOP, OUT, expectDigit, strokes, padPoint, numberStrokes, readNumber, digitBoxes,
 } from './harness.mjs';
 
 const env = shared();
@@ -54,10 +54,10 @@ test('mouse: the prediction updates while the stroke is being drawn', async () =
   const { context, page, errors } = await open(env.browser, env.server, DESKTOP);
   const box = await page.locator('#pad').boundingBox();
   const seven = DIGITS['7'][0];
-  await page.mouse.move(box.x + seven[0][0] * box.width, box.y + seven[0][1] * box.height);
+  await page.mouse.move(...padPoint(box, seven[0]));
   await page.mouse.down();
-  for (const [x, y] of seven.slice(1)) {
-    await page.mouse.move(box.x + x * box.width, box.y + y * box.height, { steps: 8 });
+  for (const p of seven.slice(1)) {
+    await page.mouse.move(...padPoint(box, p), { steps: 8 });
   }
   // Still holding the button: a guess is already there.
   const live = await waitPrediction(page);

@@ -9,6 +9,7 @@
 //! * [`metrics`]: accuracy, confusion matrix, per-class precision and recall.
 //! * [`report`]: the model report (`MODEL.report.json`) that the trainer writes and the command
 //!   line and the page read.
+//! * [`segment`]: a whole number from strokes or a picture, cut into digits by reading them.
 //! * [`trace`]: pen strokes from a scanned digit (the drawn-digit benchmark, pen augmentation).
 //! * [`svg`]: the charts (probabilities, confusion matrix, sample grid) as SVG text.
 //!
@@ -22,6 +23,7 @@ pub mod metrics;
 pub mod model;
 pub mod preprocess;
 pub mod report;
+pub mod segment;
 pub mod svg;
 pub mod trace;
 

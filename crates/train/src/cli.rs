@@ -59,7 +59,7 @@ pub enum Command {
     Train(TrainArgs),
     /// Evaluate an ONNX model on the test set: accuracy, per-class metrics, confusion matrix.
     Eval(EvalArgs),
-    /// Recognize the digit in PNG or JPEG pictures (any size, either polarity).
+    /// Read the digit or whole number in PNG or JPEG pictures (any size, either polarity).
     Predict(PredictArgs),
 }
 
@@ -67,7 +67,9 @@ pub enum Command {
 pub struct PredictArgs {
     #[arg(long, default_value = SHIPPED_MODEL)]
     pub model: PathBuf,
-    /// One JSON object per file and line: file, digit (null if blank), probabilities.
+    /// One JSON object per file and line: file, digit and probabilities (the picture read as
+    /// one digit; null if blank), number and digits (read as a number: per digit its digit,
+    /// probabilities and box [x, y, w, h] in pixels).
     #[arg(long)]
     pub json: bool,
     /// PNG or JPEG files.
@@ -150,6 +152,11 @@ pub struct EvalArgs {
     /// Seed of the drawings' random sizes, places, pens and paper (drawn and picture styles).
     #[arg(long, default_value_t = BENCH_SEED)]
     pub seed: u64,
+    /// Read whole numbers instead: 2- to 5-digit numbers written with the traced test digits
+    /// (each used once), drawn on the pad (`--style drawn`), as pictures (`--style picture`), or
+    /// both (the default), and each test digit alone through the same reader.
+    #[arg(long)]
+    pub numbers: bool,
 }
 
 /// The seed of the drawn-digit benchmark's figures in the model report.
@@ -466,6 +473,9 @@ fn eval_cmd(a: EvalArgs) -> Result<()> {
         "{}: the test set has no images, so there is nothing to evaluate",
         data.display()
     );
+    if a.numbers {
+        return numbers_cmd(&a, &model, &data, &test);
+    }
     // The drawn styles' traces, made (or read) once: for the answers and the sample grid.
     let traces = match a.style {
         Style::Scan => None,
@@ -509,6 +519,108 @@ fn eval_cmd(a: EvalArgs) -> Result<()> {
     Ok(())
 }
 
+/// `digits eval --numbers`: the numbers benchmark in one style or both.
+fn numbers_cmd(a: &EvalArgs, model: &Model, data: &Path, test: &Labelled) -> Result<()> {
+    use crate::numbers::{self, Figures, LENGTHS};
+    let styles = match a.style {
+        Style::Scan => vec![Style::Drawn, Style::Picture],
+        s => vec![s],
+    };
+    let traces = traces::load_or_trace(data, &test.images.pixels, all_threads())?;
+    let mut results = Vec::new();
+    for style in styles {
+        let t0 = std::time::Instant::now();
+        let (read, alone) = numbers::evaluate(
+            model,
+            &numbers::priors(style),
+            style,
+            a.seed,
+            &traces,
+            &test.labels,
+            all_threads(),
+        )?;
+        let seconds = t0.elapsed().as_secs_f64();
+        let mut rows: Vec<Figures> = LENGTHS
+            .iter()
+            .map(|&n| Figures::of(Some(n), read.iter().filter(|o| o.truth.len() == n)))
+            .collect();
+        // The last number can be longer than 5 (it takes what is left).
+        let longer = Figures::of(None, read.iter().filter(|o| o.truth.len() > 5));
+        if longer.numbers > 0 {
+            rows.push(Figures {
+                length: Some(6),
+                ..longer
+            });
+        }
+        let all = Figures::of(None, read.iter());
+        let lone = Figures::of(Some(1), alone.iter().map(|a| &a.0));
+        let whole = Figures::of(Some(1), alone.iter().map(|a| &a.1));
+        let mistakes: Vec<_> = read
+            .iter()
+            .filter(|o| !o.exact())
+            .take(30)
+            .map(|o| serde_json::json!({"truth": o.truth, "read": o.read}))
+            .collect();
+        if a.json {
+            results.push(serde_json::json!({
+                "style": style.name(),
+                "seed": a.seed,
+                "numbers": all,
+                "by_length": rows,
+                "alone": lone,
+                "alone_read_whole": whole,
+                "seconds": seconds,
+                "mistakes": mistakes,
+            }));
+            continue;
+        }
+        let pct = |p: usize, w: usize| format!("{:.2}%", 100.0 * Figures::share(p, w));
+        println!(
+            "{} on {}: numbers drawn {} (seed {}), {:.1} s",
+            a.model.display(),
+            data.display(),
+            match style {
+                Style::Picture => "as pictures, read as `digits predict` reads them",
+                _ => "on the pad, read by the page's code",
+            },
+            a.seed,
+            seconds
+        );
+        println!("digits  numbers  right count  read exactly");
+        for f in rows.iter().chain([&all]) {
+            let len = f.length.map_or("all".to_string(), |n| {
+                if n > 5 { "6+".into() } else { n.to_string() }
+            });
+            println!(
+                "{len:<6}  {:>7}  {:>11}  {:>12}",
+                f.numbers,
+                pct(f.count_right, f.numbers),
+                pct(f.exact, f.numbers)
+            );
+        }
+        println!(
+            "each test digit alone: {} read as one digit ({} split), {} read right; read whole, as before numbers: {}",
+            pct(lone.count_right, lone.numbers),
+            lone.numbers - lone.count_right,
+            pct(lone.exact, lone.numbers),
+            pct(whole.exact, whole.numbers)
+        );
+        if !mistakes.is_empty() {
+            let shown: Vec<String> = read
+                .iter()
+                .filter(|o| !o.exact())
+                .take(12)
+                .map(|o| format!("{}->{}", o.truth, o.read))
+                .collect();
+            println!("first mistakes (true->read): {}", shown.join(" "));
+        }
+    }
+    if a.json {
+        println!("{}", serde_json::to_string(&results)?);
+    }
+    Ok(())
+}
+
 fn predict_cmd(a: PredictArgs) -> Result<()> {
     let model = load_model(&resolve_default(
         &a.model,
@@ -519,20 +631,48 @@ fn predict_cmd(a: PredictArgs) -> Result<()> {
     let mut failed = 0;
     for path in &a.images {
         let name = path.display().to_string();
-        let result = crate::predict::predict_file(&model, path);
+        let result = crate::predict::read_file(&model, path);
         if a.json {
             let v = match &result {
-                Ok(p) => serde_json::json!({
-                    "file": name,
-                    "digit": p.map(|p| digits_core::metrics::argmax(&p)),
-                    "probabilities": p.map(|p| p.to_vec()),
-                }),
+                Ok(r) => {
+                    let p = r.as_ref().map(|r| r.probabilities);
+                    let digits = r.as_ref().map_or(&[][..], |r| r.digits.as_slice());
+                    serde_json::json!({
+                        "file": name,
+                        "digit": p.map(|p| digits_core::metrics::argmax(&p)),
+                        "probabilities": p.map(|p| p.to_vec()),
+                        "number": digits_core::segment::number(digits),
+                        "digits": digits.iter().map(|d| serde_json::json!({
+                            "digit": d.digit(),
+                            "probabilities": d.probabilities.map(|p| p.to_vec()),
+                            "box": [d.rect.x0, d.rect.y0, d.rect.width(), d.rect.height()],
+                        })).collect::<Vec<_>>(),
+                    })
+                }
                 Err(e) => serde_json::json!({ "file": name, "error": format!("{e:#}") }),
             };
             println!("{v}");
         } else {
             match &result {
-                Ok(Some(p)) => {
+                Ok(Some(r)) if r.digits.len() > 1 => {
+                    let sure: Vec<String> = r
+                        .digits
+                        .iter()
+                        .map(|d| {
+                            let p = d.probabilities.unwrap_or([0.0; digits_core::CLASSES]);
+                            let k = d.digit().unwrap_or(0);
+                            format!("{k} {:.1}%", 100.0 * p[k])
+                        })
+                        .collect();
+                    println!(
+                        "{name}: {} ({} digits: {})",
+                        digits_core::segment::number(&r.digits),
+                        r.digits.len(),
+                        sure.join(", ")
+                    );
+                }
+                Ok(Some(r)) => {
+                    let p = &r.probabilities;
                     let d = digits_core::metrics::argmax(p).unwrap_or(0);
                     let all: Vec<String> = p.iter().map(|v| format!("{v:.3}")).collect();
                     println!("{name}: {d} ({:.1}%)  [{}]", 100.0 * p[d], all.join(" "));

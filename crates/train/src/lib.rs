@@ -9,6 +9,7 @@ pub mod cli;
 pub mod export;
 pub mod layers;
 pub mod net;
+pub mod numbers;
 pub mod optim;
 pub mod pen;
 pub mod predict;

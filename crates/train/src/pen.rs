@@ -51,7 +51,7 @@ impl Style {
 
 /// The strokes scaled so the drawing's larger side is `size` units, and their extent
 /// (width, height) at that scale; `None` without points.
-fn fit(strokes: &[Stroke], size: f32) -> Option<(Vec<Stroke>, f32, f32)> {
+pub(crate) fn fit(strokes: &[Stroke], size: f32) -> Option<(Vec<Stroke>, f32, f32)> {
     let points = || strokes.iter().flatten();
     let x0 = points().map(|p| p.0).fold(f32::MAX, f32::min);
     let y0 = points().map(|p| p.1).fold(f32::MAX, f32::min);
@@ -73,7 +73,7 @@ fn fit(strokes: &[Stroke], size: f32) -> Option<(Vec<Stroke>, f32, f32)> {
 }
 
 /// The strokes moved by (dx, dy).
-fn shift(strokes: &[Stroke], dx: f32, dy: f32) -> Vec<Stroke> {
+pub(crate) fn shift(strokes: &[Stroke], dx: f32, dy: f32) -> Vec<Stroke> {
     strokes
         .iter()
         .map(|s| s.iter().map(|&(x, y)| (x + dx, y + dy)).collect())
@@ -82,7 +82,12 @@ fn shift(strokes: &[Stroke], dx: f32, dy: f32) -> Vec<Stroke> {
 
 /// A stroke as a pointer reports it: points every `spacing` units along the line (and its
 /// corners), each off by up to `jitter`.
-fn as_pointer(stroke: &[(f32, f32)], spacing: f32, jitter: f32, rng: &mut Rng) -> Stroke {
+pub(crate) fn as_pointer(
+    stroke: &[(f32, f32)],
+    spacing: f32,
+    jitter: f32,
+    rng: &mut Rng,
+) -> Stroke {
     let mut wobble = |(x, y): (f32, f32)| {
         (
             x + rng.range(-jitter, jitter),
@@ -106,13 +111,18 @@ fn as_pointer(stroke: &[(f32, f32)], spacing: f32, jitter: f32, rng: &mut Rng) -
 pub fn drawn(strokes: &[Stroke], rng: &mut Rng) -> Option<Vec<f32>> {
     let (scaled, _, _) = fit(strokes, rng.range(80.0, 320.0))?;
     let placed = shift(&scaled, rng.range(0.0, 200.0), rng.range(0.0, 200.0));
+    to_mnist(&rasterize_strokes(&pointer(&placed, rng))?)
+}
+
+/// Strokes (in CSS pixels) as a pointer reports them: points 1.5 to 6 pixels apart, with half a
+/// pixel of hand tremor.
+pub(crate) fn pointer(strokes: &[Stroke], rng: &mut Rng) -> Vec<Stroke> {
     let spacing = rng.range(1.5, 6.0);
-    let pointer: Vec<Stroke> = placed
+    strokes
         .iter()
         .filter(|s| !s.is_empty())
         .map(|s| as_pointer(s, spacing, 0.5, rng))
-        .collect();
-    to_mnist(&rasterize_strokes(&pointer)?)
+        .collect()
 }
 
 /// As a picture: a 48 to 200 pixel picture, the digit 45 to 90% of its smaller side anywhere
@@ -129,26 +139,35 @@ pub fn picture(strokes: &[Stroke], rng: &mut Rng) -> Option<Vec<f32>> {
     let left = radius + rng.range(0.0, (w as f32 - bw - 2.0 * radius).max(0.0));
     let top = radius + rng.range(0.0, (h as f32 - bh - 2.0 * radius).max(0.0));
     let mut ink = Ink::new(w, h);
-    for s in shift(&scaled, left, top) {
+    paint(&mut ink, &shift(&scaled, left, top), radius);
+    to_mnist(&Ink::from_luma(w, h, &on_paper(&ink, rng)))
+}
+
+/// Paints strokes (pixel coordinates) with a round pen of `radius` pixels.
+pub(crate) fn paint(ink: &mut Ink, strokes: &[Stroke], radius: f32) {
+    for s in strokes {
         let Some(&first) = s.first() else { continue };
         ink.paint_segment(first, first, radius);
         for pair in s.windows(2) {
             ink.paint_segment(pair[0], pair[1], radius);
         }
     }
+}
+
+/// An ink image as an 8-bit picture: paper and ink levels of a phone photo or a scan, a little
+/// noise, dark ink on light paper or the reverse.
+pub(crate) fn on_paper(ink: &Ink, rng: &mut Rng) -> Vec<u8> {
     let paper = rng.range(170.0, 255.0);
     let pen = rng.range(0.0, 90.0);
     let noise = rng.range(0.0, 10.0);
     let dark_on_light = rng.uniform() < 0.5;
-    let luma: Vec<u8> = ink
-        .data
+    ink.data
         .iter()
         .map(|&c| {
             let v = (paper + (pen - paper) * c + rng.range(-noise, noise)).clamp(0.0, 255.0) as u8;
             if dark_on_light { v } else { 255 - v }
         })
-        .collect();
-    to_mnist(&Ink::from_luma(w, h, &luma))
+        .collect()
 }
 
 #[cfg(test)]

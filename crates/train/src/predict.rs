@@ -1,4 +1,5 @@
-//! `digits predict`: decode a PNG or JPEG, preprocess it exactly as the page does, classify it.
+//! `digits predict`: decode a PNG or JPEG, preprocess it exactly as the page does, classify it
+//! as one digit and read it as a number (`digits_core::segment`).
 
 use std::io::Cursor;
 use std::path::Path;
@@ -7,6 +8,7 @@ use anyhow::{Context, Result};
 use digits_core::CLASSES;
 use digits_core::model::Model;
 use digits_core::preprocess::{Ink, to_mnist};
+use digits_core::segment::{Digit, Priors, Reader};
 
 /// Larger files or pictures are refused rather than decoded.
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
@@ -69,13 +71,40 @@ pub fn decode(bytes: &[u8]) -> Result<image::DynamicImage> {
     Ok(img)
 }
 
-/// Class probabilities for the digit in an image file; `None` if the picture is blank.
-pub fn predict_file(model: &Model, path: &Path) -> Result<Option<[f32; CLASSES]>> {
+/// A picture read: as one digit (the whole picture, as before numbers) and as a number.
+#[derive(Clone, Debug)]
+pub struct Reading {
+    pub probabilities: [f32; CLASSES],
+    /// The digits found, left to right (boxes in the picture's pixels).
+    pub digits: Vec<Digit>,
+}
+
+/// Reads the digit or number in an image file; `None` if the picture is blank.
+pub fn read_file(model: &Model, path: &Path) -> Result<Option<Reading>> {
     let bytes = digits_core::files::read_regular(path, MAX_FILE_BYTES)?;
     let img = decode(&bytes)?;
     let (w, h, luma) = luminance(&img);
-    let Some(input) = to_mnist(&Ink::from_luma(w, h, &luma)) else {
+    let ink = Ink::from_luma(w, h, &luma);
+    let Some(input) = to_mnist(&ink) else {
         return Ok(None);
     };
-    Ok(model.predict(&input)?.first().copied())
+    let Some(probabilities) = model.predict(&input)?.first().copied() else {
+        return Ok(None);
+    };
+    let mut failed = None;
+    let mut classify = |x: &[f32]| match model.predict(x) {
+        Ok(p) => p.first().copied(),
+        Err(e) => {
+            failed = Some(e);
+            None
+        }
+    };
+    let digits = Reader::new(Priors::pictures()).ink(&ink, &mut classify);
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    Ok(Some(Reading {
+        probabilities,
+        digits,
+    }))
 }

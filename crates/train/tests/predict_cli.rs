@@ -228,3 +228,95 @@ fn pictures_as_phones_and_scanners_make_them() {
     assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// MNIST test digits `indices` side by side, each `scale` times larger, their 28-pixel fields
+/// `step` pixels apart (less than 28: the fields overlap, the digits come closer), light on
+/// dark or dark on light.
+fn number_picture(indices: &[usize], scale: u32, step: u32, dark_on_light: bool) -> GrayImage {
+    let test = common::test_set();
+    let (w, h) = ((indices.len() as u32 - 1) * step + 28 + 16, 28 + 16);
+    let mut img = GrayImage::new(w * scale, h * scale);
+    for (k, &i) in indices.iter().enumerate() {
+        let digit = test.input(i);
+        for (x, y, p) in img.enumerate_pixels_mut() {
+            let (sx, sy) = (x / scale, y / scale);
+            let ox = 8 + k as u32 * step;
+            if sx >= ox && sx < ox + 28 && (8..36).contains(&sy) {
+                let v = (digit[((sy - 8) * 28 + sx - ox) as usize] * 255.0) as u8;
+                p.0[0] = p.0[0].max(v);
+            }
+        }
+    }
+    if dark_on_light {
+        image::imageops::invert(&mut img);
+    }
+    img
+}
+
+#[test]
+fn pictures_of_numbers_are_read_digit_by_digit_with_boxes() {
+    let dir = tmp("predict-numbers");
+    let test = common::test_set();
+    // Test digits 0..4 and 10..13: 7, 2, 1, 0 and 0, 6, 9, 0 in MNIST's order.
+    let first: Vec<usize> = (0..4).collect();
+    let second: Vec<usize> = (10..14).collect();
+    let truth = |ix: &[usize]| -> String {
+        ix.iter()
+            .map(|&i| (b'0' + test.labels[i]) as char)
+            .collect()
+    };
+    number_picture(&first, 3, 24, true)
+        .save(dir.join("a.png"))
+        .unwrap();
+    number_picture(&second, 2, 22, false)
+        .save(dir.join("b.png"))
+        .unwrap();
+    picture(0, 200, 200, 40, 40, 4, true)
+        .save(dir.join("one.png"))
+        .unwrap();
+    let lines = predict_json(&[&dir.join("a.png"), &dir.join("b.png"), &dir.join("one.png")]);
+    assert_eq!(lines[0]["number"], truth(&first), "{}", lines[0]);
+    assert_eq!(lines[1]["number"], truth(&second), "{}", lines[1]);
+    let digits = lines[0]["digits"].as_array().unwrap();
+    assert_eq!(digits.len(), 4);
+    // Boxes in the picture's pixels, left to right, each with its ten probabilities.
+    let boxes: Vec<Vec<f64>> = digits
+        .iter()
+        .map(|d| {
+            d["box"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect()
+        })
+        .collect();
+    for (k, b) in boxes.iter().enumerate() {
+        let field = (8.0 + 24.0 * k as f64) * 3.0;
+        assert!(
+            b[0] >= field - 12.0 && b[0] + b[2] <= field + 84.0 + 12.0,
+            "{k}: {b:?}"
+        );
+        assert!(b[3] > 20.0 * 3.0 * 0.5, "{k}: {b:?}");
+        assert_eq!(digits[k]["probabilities"].as_array().unwrap().len(), 10);
+    }
+    // One digit: the number is that digit, read exactly as the whole picture.
+    assert_eq!(lines[2]["number"], "7");
+    assert_eq!(
+        lines[2]["digits"][0]["probabilities"],
+        lines[2]["probabilities"]
+    );
+    // The plain output prints the number.
+    let out = Command::new(env!("CARGO_BIN_EXE_digits"))
+        .current_dir(common::root())
+        .args(["predict"])
+        .arg(dir.join("a.png"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(": {} (4 digits: ", truth(&first))),
+        "{text}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,21 +1,25 @@
 //! Drawing and the live answer: pointer, button and keyboard input go to the [`Pad`] and the
-//! [`Surface`]; the drawing is recognized at most once per animation frame while it changes
-//! and once more at the end of each stroke, and the answer, the probability chart and "what
-//! the model sees" are shown. It runs the model only through the [`ModelSlot`].
+//! [`Surface`]; the drawing is read (cut into digits by `digits_core::segment`, each read by the
+//! model) at most once per animation frame while it changes and once more at the end of each
+//! stroke, and the number, a box around each digit, and the probability chart and "what the
+//! model sees" of the digit in focus are shown. Tapping a digit (in the number or its box's tag)
+//! or hovering its box puts it in focus; by default it is the digit written last. It runs the
+//! model only through the [`ModelSlot`].
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use digits_core::CLASSES;
 use digits_core::model::StepTime;
-use digits_core::preprocess::{StrokeRaster, strokes_to_mnist, to_mnist};
+use digits_core::preprocess::strokes_to_mnist;
+use digits_core::segment::{Digit, Reader};
 use digits_core::svg;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Event, KeyboardEvent, PointerEvent};
 
-use crate::answer::Answer;
-use crate::canvas::Surface;
+use crate::answer::{self, Answer};
+use crate::canvas::{SCREEN_PEN, Surface};
 use crate::dom::{self, listen};
 use crate::js::{self, now};
 use crate::model::ModelSlot;
@@ -26,8 +30,12 @@ pub struct Draw {
     el: DrawElements,
     model: Rc<ModelSlot>,
     pad: RefCell<Pad>,
-    /// The drawing rasterized for the model, updated with what changed since the last frame.
-    raster: RefCell<StrokeRaster>,
+    /// Reads the drawing, keeping the readings of what did not change since the last frame.
+    reader: RefCell<Reader>,
+    /// The digits found in the drawing, left to right, as last read.
+    digits: RefCell<Vec<Digit>>,
+    /// The digit the user put in focus (tapped or hovered); `None`: the one written last.
+    focus: Cell<Option<usize>>,
     surface: RefCell<Surface>,
     /// A recognition is asked for on the next animation frame.
     frame_pending: Cell<bool>,
@@ -42,7 +50,9 @@ impl Draw {
             el,
             model,
             pad: RefCell::new(Pad::default()),
-            raster: RefCell::new(StrokeRaster::default()),
+            reader: RefCell::new(Reader::default()),
+            digits: RefCell::new(Vec::new()),
+            focus: Cell::new(None),
             surface: RefCell::new(surface),
             frame_pending: Cell::new(false),
             frame_cb: RefCell::new(None),
@@ -63,6 +73,23 @@ impl Draw {
         listen(pad, "pointermove", move |e: PointerEvent| {
             d.pointer_move(&e)
         })?;
+        // Tapping a digit, in the number or on its box's tag, puts it in focus.
+        for area in [&self.el.digit, &self.el.boxes] {
+            let d = self.clone();
+            listen(area.as_ref(), "click", move |e: Event| {
+                let hit = e
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                    .and_then(|t| t.closest("[data-i], [data-digit-index]").ok().flatten());
+                let index = hit.and_then(|h| {
+                    h.get_attribute("data-i")
+                        .or_else(|| h.get_attribute("data-digit-index"))
+                });
+                if let Some(i) = index.and_then(|i| i.parse().ok()) {
+                    d.set_focus(i);
+                }
+            })?;
+        }
         for name in ["pointerup", "pointercancel"] {
             let d = self.clone();
             listen(pad, name, move |e: PointerEvent| {
@@ -106,6 +133,7 @@ impl Draw {
         e.prevent_default();
         let (x, y) = self.surface.borrow().position(e);
         if self.pad.borrow_mut().down(e.pointer_id(), x, y) {
+            self.focus.set(None);
             let _ = self.el.pad.set_pointer_capture(e.pointer_id());
             self.surface.borrow().dot(x, y);
             self.schedule();
@@ -114,6 +142,9 @@ impl Draw {
 
     fn pointer_move(self: &Rc<Self>, e: &PointerEvent) {
         if !self.pad.borrow().drawing() {
+            if e.pointer_type() == "mouse" {
+                self.hover(e);
+            }
             return;
         }
         e.prevent_default();
@@ -140,12 +171,14 @@ impl Draw {
     }
 
     fn undo(&self) {
+        self.focus.set(None);
         self.pad.borrow_mut().undo();
         self.surface.borrow().redraw(self.pad.borrow().strokes());
         self.show();
     }
 
     fn clear(&self) {
+        self.focus.set(None);
         self.pad.borrow_mut().clear();
         self.surface.borrow().redraw(self.pad.borrow().strokes());
         self.show();
@@ -157,7 +190,36 @@ impl Draw {
         let mut surface = self.surface.borrow_mut();
         if surface.fit() {
             surface.redraw(self.pad.borrow().strokes());
+            drop(surface);
+            self.render();
         }
+    }
+
+    /// Puts digit `i` in focus.
+    fn set_focus(&self, i: usize) {
+        if i < self.digits.borrow().len() && self.focus.replace(Some(i)) != Some(i) {
+            self.render();
+        }
+    }
+
+    /// A mouse over a digit's box puts that digit in focus.
+    fn hover(&self, e: &PointerEvent) {
+        let (x, y) = self.surface.borrow().position(e);
+        let margin = self.box_margin() / self.surface.borrow().scale();
+        let hit = self.digits.borrow().iter().position(|d| {
+            let r = &d.rect;
+            let m = margin as f32;
+            x >= r.x0 - m && x <= r.x1 + m && y >= r.y0 - m && y <= r.y1 + m
+        });
+        if let Some(i) = hit {
+            self.set_focus(i);
+        }
+    }
+
+    /// How far a digit's box reaches past its stroke points, in CSS pixels: the pen's half
+    /// width and a little air.
+    fn box_margin(&self) -> f64 {
+        SCREEN_PEN * self.surface.borrow().scale() / 2.0 + 4.0
     }
 
     /// Asks for a recognition on the next animation frame (at most one per frame).
@@ -178,15 +240,13 @@ impl Draw {
         }
     }
 
-    /// Preprocessing and inference for the current strokes: (model input, probabilities). Only
-    /// what changed since the last frame is rasterized again.
-    fn recognize(&self) -> (Option<Vec<f32>>, Option<[f32; CLASSES]>) {
-        let input = self
-            .raster
+    /// Reads the current strokes: the digits found, left to right. Only what changed since the
+    /// last frame is read by the model again.
+    fn recognize(&self) -> Vec<Digit> {
+        let mut classify = |x: &[f32]| self.classify(Some(x));
+        self.reader
             .borrow_mut()
-            .update(self.pad.borrow().strokes())
-            .and_then(to_mnist);
-        (input.clone(), self.classify(input.as_deref()))
+            .strokes(self.pad.borrow().strokes(), &mut classify)
     }
 
     /// The model's probabilities for an input, if there is one and a model.
@@ -200,40 +260,123 @@ impl Draw {
         })
     }
 
-    /// Recognizes the current drawing and shows the answer, the chart and the model's view.
+    /// Reads the current drawing and shows it: the number, the boxes and the digit in focus.
     pub fn show(&self) {
         let strokes = self.pad.borrow().strokes().len();
         let _ = self
             .el
             .pad
             .set_attribute("data-strokes", &strokes.to_string());
-        let (input, probs) = self.recognize();
-        self.el.seen.set_inner_html(&match &input {
-            Some(img) => svg::digit_image(img, "What the model sees"),
-            None => svg::digit_image(&[], "Nothing drawn yet"),
-        });
-        self.el
-            .chart
-            .set_inner_html(&svg::probability_chart(&probs.unwrap_or([0.0; CLASSES])));
-        let answer = Answer::new(probs.as_ref(), input.is_some(), self.model.status());
-        let _ = self
-            .el
-            .prediction
-            .set_attribute("data-digit", &answer.data_digit);
-        self.el.digit.set_text_content(Some(&answer.digit));
-        self.el.confidence.set_text_content(Some(&answer.caption));
+        *self.digits.borrow_mut() = self.recognize();
+        self.render();
     }
 
-    /// Median milliseconds of `iterations` recognitions of the current drawing from scratch
-    /// (rasterizing every stroke, preprocessing, inference: what a frame costs at worst, when the
-    /// drawing grows past its bounding box); NaN if there is nothing to measure.
+    /// Shows the last reading: the number and how sure, a box around each digit, and the chart
+    /// and the model's view of the digit in focus.
+    fn render(&self) {
+        let digits = self.digits.borrow();
+        let probs: Vec<Option<[f32; CLASSES]>> = digits.iter().map(|d| d.probabilities).collect();
+        let strokes: Vec<Vec<usize>> = digits.iter().map(|d| d.strokes.clone()).collect();
+        let focus = self
+            .focus
+            .get()
+            .filter(|&i| i < digits.len())
+            .or_else(|| answer::latest(&strokes));
+        let drawn = !self.pad.borrow().is_empty();
+        let answer = Answer::new(&probs, focus, drawn, self.model.status());
+        let p = &self.el.prediction;
+        let _ = p.set_attribute("data-digit", &answer.data_digit);
+        let _ = p.set_attribute("data-number", &answer.data_number);
+        let many = answer.digits.len() > 1;
+        let mut html = String::new();
+        for (i, d) in answer.digits.iter().enumerate() {
+            if many {
+                let class = if focus == Some(i) { "nd focus" } else { "nd" };
+                html.push_str(&format!(
+                    r#"<button type="button" class="{class}" data-i="{i}" aria-label="Digit {n}: {d}">{d}</button>"#,
+                    n = i + 1
+                ));
+            } else {
+                html.push_str(&format!("<span>{d}</span>"));
+            }
+        }
+        self.el.digit.set_inner_html(&html);
+        self.el.confidence.set_text_content(Some(&answer.caption));
+        let shown = focus.and_then(|i| digits.get(i));
+        let which = match (shown, digits.len()) {
+            (Some(_), n) if n > 1 => format!(" (digit {} of {n})", focus.unwrap_or(0) + 1),
+            _ => String::new(),
+        };
+        self.el.seen.set_inner_html(&match shown {
+            Some(d) => svg::digit_image(&d.input, "What the model sees"),
+            None => svg::digit_image(&[], "Nothing drawn yet"),
+        });
+        self.el.seen_caption.set_text_content(Some(&format!(
+            "What the model sees{which}: your drawing as a 28×28 MNIST image"
+        )));
+        self.el.chart.set_inner_html(&svg::probability_chart(
+            &shown
+                .and_then(|d| d.probabilities)
+                .unwrap_or([0.0; CLASSES]),
+        ));
+        self.el
+            .chart_caption
+            .set_text_content(Some(&format!("Probability of each digit{which}")));
+        let surface = self.surface.borrow();
+        let (w, h) = surface.size();
+        let margin = self.box_margin();
+        let boxes: Vec<_> = digits
+            .iter()
+            .map(|d| (answer::css_box(&d.rect, surface.scale(), margin), d.digit()))
+            .collect();
+        self.el
+            .boxes
+            .set_inner_html(&answer::overlay(w, h, &boxes, focus.filter(|_| many)));
+    }
+
+    /// Median milliseconds of `iterations` readings of the current drawing from scratch
+    /// (cutting it into digits, rasterizing and preprocessing every candidate digit, inference:
+    /// what a frame costs at worst, with nothing kept from the frame before); NaN if there is
+    /// nothing to measure.
     pub fn benchmark(&self, iterations: u32) -> f64 {
         if self.pad.borrow().is_empty() || self.model.bytes().is_none() {
             return f64::NAN;
         }
         median_ms(iterations, || {
-            let input = strokes_to_mnist(self.pad.borrow().strokes());
-            let _ = self.classify(input.as_deref());
+            let mut classify = |x: &[f32]| self.classify(Some(x));
+            let _ = Reader::default().strokes(self.pad.borrow().strokes(), &mut classify);
+        })
+    }
+
+    /// Median milliseconds of `iterations` live updates of the current drawing: each reads the
+    /// drawing with its last stroke one point longer or shorter than the time before (as when
+    /// it grows under the finger), keeping the readings of the other strokes, as the page does
+    /// while drawing. NaN if there is nothing to measure.
+    pub fn benchmark_live(&self, iterations: u32) -> f64 {
+        let full: Vec<_> = self.pad.borrow().strokes().to_vec();
+        let Some(last) = full.last() else {
+            return f64::NAN;
+        };
+        if self.model.bytes().is_none() {
+            return f64::NAN;
+        }
+        let mut shorter = full.clone();
+        if let Some(s) = shorter.last_mut() {
+            if last.len() > 1 {
+                s.pop();
+            } else {
+                // A dot: moved a little instead.
+                s[0].0 += 1e-3;
+            }
+        }
+        let mut reader = Reader::default();
+        let mut classify = |x: &[f32]| self.classify(Some(x));
+        let _ = reader.strokes(&full, &mut classify);
+        let mut k = 0;
+        median_ms(iterations, || {
+            k += 1;
+            let strokes = if k % 2 == 1 { &shorter } else { &full };
+            let _ = reader.strokes(strokes, &mut classify);
         })
     }
 

@@ -1,6 +1,7 @@
-//! `digits-web`: the page. Draw a digit with a finger, pen or mouse; the strokes are recorded as
-//! points (the canvas is never read back), preprocessed MNIST-style in Rust (`digits-core`) and
-//! classified by the shipped ONNX model with tract, live, at most once per animation frame.
+//! `digits-web`: the page. Write a digit or a whole number with a finger, pen or mouse; the
+//! strokes are recorded as points (the canvas is never read back), cut into digits and
+//! preprocessed MNIST-style in Rust (`digits-core`), and each digit classified by the shipped
+//! ONNX model with tract, live, at most once per animation frame.
 //!
 //! This file is the page's one wiring point. [`start`] resolves the page's elements
 //! ([`page`]), builds each feature with what it needs, and forwards the events between them
@@ -15,7 +16,8 @@
 //! ```
 //!
 //! Stable hooks for tests: canvas `#pad` (with `data-strokes`, the number of strokes),
-//! `#prediction[data-digit]`, buttons `#clear`, `#undo`.
+//! `#prediction[data-digit][data-number]`, the digit boxes `[data-digit-index][data-digit]
+//! [data-box]` in `#boxes`, buttons `#clear`, `#undo`.
 
 pub mod answer;
 pub mod model_file;
@@ -45,7 +47,7 @@ mod report;
 mod worker;
 
 #[cfg(target_arch = "wasm32")]
-pub use root::{benchmark_prediction, start};
+pub use root::{benchmark_live, benchmark_prediction, start};
 #[cfg(target_arch = "wasm32")]
 pub use worker::check_slice;
 
@@ -122,14 +124,25 @@ mod root {
         }
     }
 
-    /// Benchmark hook: median milliseconds of `iterations` live predictions (preprocessing of
-    /// the recorded strokes + inference) on the current drawing; NaN if there is nothing to
-    /// measure.
+    /// Benchmark hook: median milliseconds of `iterations` readings of the current drawing from
+    /// scratch (cutting it into digits, preprocessing and inference of every candidate digit);
+    /// NaN if there is nothing to measure.
     #[wasm_bindgen]
     pub fn benchmark_prediction(iterations: u32) -> f64 {
         APP.with(|cell| {
             cell.get()
                 .map_or(f64::NAN, |app| app.draw.benchmark(iterations))
+        })
+    }
+
+    /// Benchmark hook: median milliseconds of `iterations` live updates of the current drawing
+    /// (its last stroke one point longer or shorter each time, the readings of the other
+    /// strokes kept, as while drawing); NaN if there is nothing to measure.
+    #[wasm_bindgen]
+    pub fn benchmark_live(iterations: u32) -> f64 {
+        APP.with(|cell| {
+            cell.get()
+                .map_or(f64::NAN, |app| app.draw.benchmark_live(iterations))
         })
     }
 

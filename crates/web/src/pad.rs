@@ -1,6 +1,6 @@
 //! The drawing model of the pad, free of any browser type so it is unit-tested natively:
-//! strokes in canvas-relative coordinates (0..1 across the square canvas), one active pointer,
-//! undo and clear.
+//! strokes in canvas-relative coordinates (in canvas heights), one active pointer, undo and
+//! clear.
 
 use digits_core::preprocess::Stroke;
 

@@ -28,7 +28,7 @@ macro_rules! elements {
 }
 
 elements! {
-    /// The pad, its buttons and the live answer.
+    /// The pad, its buttons, the boxes over it and the live answer.
     DrawElements {
         pad: HtmlCanvasElement = "pad",
         undo: HtmlButtonElement = "undo",
@@ -37,7 +37,10 @@ elements! {
         digit: HtmlElement = "digit",
         confidence: HtmlElement = "confidence",
         chart: HtmlElement = "chart",
+        chart_caption: HtmlElement = "chart-caption",
         seen: HtmlElement = "seen",
+        seen_caption: HtmlElement = "seen-caption",
+        boxes: HtmlElement = "boxes",
     }
 }
 
