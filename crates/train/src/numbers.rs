@@ -317,6 +317,44 @@ mod tests {
     }
 
     #[test]
+    fn the_benchmark_is_the_same_for_a_seed_on_any_number_of_threads() {
+        let bytes = include_bytes!("../../../web/assets/model.onnx");
+        let model = Model::from_bytes_for_batch(bytes, "model.onnx", 1).unwrap();
+        // Hand-made traces (28x28 pixel coordinates): a 1, a 7 and a 0, four times over.
+        let one: Vec<Stroke> = vec![vec![(15.0, 4.0), (13.0, 24.0)]];
+        let seven: Vec<Stroke> = vec![vec![(7.0, 5.0), (21.0, 5.0), (12.0, 24.0)]];
+        let zero: Vec<Stroke> = vec![
+            (0..=24)
+                .map(|k| {
+                    let a = k as f32 / 24.0 * std::f32::consts::TAU;
+                    (14.0 - 6.0 * a.sin(), 14.0 - 10.0 * a.cos())
+                })
+                .collect(),
+        ];
+        let traces: Vec<Vec<Stroke>> = (0..12)
+            .map(|i| [&one, &seven, &zero][i % 3].clone())
+            .collect();
+        let labels: Vec<u8> = (0..12).map(|i| [1, 7, 0][i % 3]).collect();
+        for style in [Style::Drawn, Style::Picture] {
+            let p = priors(style);
+            let a = evaluate(&model, &p, style, 1, &traces, &labels, 1).unwrap();
+            let b = evaluate(&model, &p, style, 1, &traces, &labels, 3).unwrap();
+            assert_eq!(a, b, "{style:?}: threads change nothing");
+            assert_eq!(a.0.len(), 4, "12 digits: numbers of 2, 3, 4 and 3 digits");
+            assert_eq!(a.1.len(), 12);
+            // Clear digits: every number and every lone digit is read right.
+            assert!(a.0.iter().all(Outcome::exact), "{style:?}: {:?}", a.0);
+            assert!(a.1.iter().all(|(o, w)| o.exact() && w.exact()), "{style:?}");
+            let c = evaluate(&model, &p, style, 2, &traces, &labels, 2).unwrap();
+            assert_ne!(
+                a.0.iter().map(|o| &o.truth).collect::<Vec<_>>(),
+                c.0.iter().map(|o| &o.truth).collect::<Vec<_>>(),
+                "another seed, other numbers"
+            );
+        }
+    }
+
+    #[test]
     fn composed_digits_go_left_to_right_at_about_one_height() {
         let bar: Vec<Stroke> = vec![vec![(14.0, 4.0), (14.0, 24.0)]];
         let ring: Vec<Stroke> = vec![vec![(8.0, 4.0), (20.0, 14.0), (8.0, 24.0), (8.0, 4.0)]];
