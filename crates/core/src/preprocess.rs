@@ -341,66 +341,6 @@ pub fn rasterize_strokes(strokes: &[Stroke]) -> Option<Ink> {
     Some(ink)
 }
 
-/// [`rasterize_strokes`] for a drawing that grows point by point, as on the pad: while the new
-/// points stay inside the drawing's bounding box only they are drawn, so a frame costs what
-/// changed, not what was drawn before. Anything else (a point outside the box, an undo, a clear)
-/// draws everything again. The result always equals `rasterize_strokes`, bit for bit.
-#[derive(Clone, Debug, Default)]
-pub struct StrokeRaster {
-    canvas: Option<Canvas>,
-    ink: Option<Ink>,
-    /// For each stroke drawn so far: its first point and how many of its points are drawn.
-    drawn: Vec<((f32, f32), usize)>,
-}
-
-impl StrokeRaster {
-    /// The ink image of `strokes`, drawing only what changed since the last call when it can.
-    pub fn update(&mut self, strokes: &[Stroke]) -> Option<&Ink> {
-        let grown = strokes.len() >= self.drawn.len()
-            && self
-                .drawn
-                .iter()
-                .zip(strokes)
-                .all(|(&(first, n), s)| s.len() >= n && s.first() == Some(&first));
-        let inside = |c: &Canvas| {
-            let (x0, y0, x1, y1) = c.bounds;
-            let new = self
-                .drawn
-                .iter()
-                .zip(strokes)
-                .flat_map(|(&(_, n), s)| &s[n..]);
-            let added = strokes[self.drawn.len().min(strokes.len())..]
-                .iter()
-                .flatten();
-            new.chain(added)
-                .all(|&(x, y)| x >= x0 && x <= x1 && y >= y0 && y <= y1)
-        };
-        match (&self.canvas, &mut self.ink) {
-            (Some(c), Some(ink)) if grown && inside(c) => {
-                for (i, stroke) in strokes.iter().enumerate() {
-                    let from = self.drawn.get(i).map_or(0, |&(_, n)| n);
-                    if from < stroke.len() {
-                        c.draw(ink, stroke, from);
-                    }
-                }
-            }
-            _ => {
-                self.canvas = bounds(strokes.iter().flatten()).map(Canvas::new);
-                self.ink = rasterize_strokes(strokes);
-            }
-        }
-        self.drawn = strokes
-            .iter()
-            .filter_map(|s| Some((*s.first()?, s.len())))
-            .collect();
-        if self.drawn.len() != strokes.len() {
-            // An empty stroke: nothing to compare next time, so start afresh then.
-            self.canvas = None;
-        }
-        self.ink.as_ref()
-    }
-}
-
 /// Model input straight from strokes: `None` for an empty drawing.
 pub fn strokes_to_mnist(strokes: &[Stroke]) -> Option<Vec<f32>> {
     to_mnist(&rasterize_strokes(strokes)?)
@@ -435,59 +375,6 @@ fn mass_centre(img: &[f32], width: usize) -> Option<(f32, f32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn drawing_incrementally_equals_drawing_everything_bit_for_bit() {
-        let mut state = 7u32;
-        let mut next = move |n: u32| {
-            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            (state >> 8) % n
-        };
-        let mut raster = StrokeRaster::default();
-        let mut strokes: Vec<Stroke> = Vec::new();
-        let (mut incremental, mut full) = (0, 0);
-        for step in 0..600 {
-            match next(100) {
-                // Mostly: the pen moves on, usually inside what is drawn, sometimes past it.
-                0..=79 if !strokes.is_empty() => {
-                    let &(x, y) = strokes.last().unwrap().last().unwrap();
-                    let reach = if next(10) == 0 { 40.0 } else { 6.0 };
-                    let dx = next(100) as f32 / 100.0 * reach - reach / 2.0;
-                    let dy = next(100) as f32 / 100.0 * reach - reach / 2.0;
-                    strokes.last_mut().unwrap().push((x + dx, y + dy));
-                }
-                // A new stroke (also the first move when there is none).
-                0..=93 => strokes.push(vec![(next(200) as f32, next(200) as f32)]),
-                94..=97 => {
-                    strokes.pop();
-                }
-                _ => strokes.clear(),
-            }
-            let before = raster.canvas;
-            let got = raster.update(&strokes).cloned();
-            let path = if before.is_some() && before == raster.canvas {
-                incremental += 1;
-                "incremental"
-            } else {
-                full += 1;
-                "full"
-            };
-            let want = rasterize_strokes(&strokes);
-            if got != want {
-                let (g, w) = (got.unwrap(), want.unwrap());
-                let differ = g.data.iter().zip(&w.data).filter(|(a, b)| a != b).count();
-                panic!(
-                    "step {step} ({path}): {}x{} vs {}x{}, {differ} pixels differ",
-                    g.width, g.height, w.width, w.height
-                );
-            }
-        }
-        // Both paths ran many times.
-        assert!(
-            incremental > 200 && full > 20,
-            "{incremental} incremental, {full} full"
-        );
-    }
 
     #[test]
     fn paper_is_the_dominant_level_and_a_frame_is_not_ink() {
