@@ -312,18 +312,15 @@ impl Canvas {
         )
     }
 
-    /// Draws `stroke` from point `from` on (from 0: its first point as a dot, then every
-    /// segment), anti-aliased with round caps, keeping the darker of old and new ink (so the
-    /// order of drawing does not matter).
-    fn draw(&self, ink: &mut Ink, stroke: &[(f32, f32)], from: usize) {
+    /// Draws `stroke`: its first point as a dot, then every segment, anti-aliased with round
+    /// caps, keeping the darker of old and new ink (so the order of drawing does not matter).
+    fn draw(&self, ink: &mut Ink, stroke: &[(f32, f32)]) {
         let mut segment = |a: (f32, f32), b: (f32, f32)| ink.paint_segment(a, b, self.radius);
-        // Every stroke starts with a dot, drawn once, with its first point: then a stroke drawn
-        // in pieces (as it grows) and one drawn whole are the same maximum of the same shapes.
-        if let (0, Some(&first)) = (from, stroke.first()) {
+        if let Some(&first) = stroke.first() {
             let p = self.map(first);
             segment(p, p);
         }
-        for pair in stroke.windows(2).skip(from.saturating_sub(1)) {
+        for pair in stroke.windows(2) {
             segment(self.map(pair[0]), self.map(pair[1]));
         }
     }
@@ -336,7 +333,7 @@ pub fn rasterize_strokes(strokes: &[Stroke]) -> Option<Ink> {
     let canvas = Canvas::new(bounds(strokes.iter().flatten())?);
     let mut ink = Ink::new(canvas.w, canvas.h);
     for stroke in strokes {
-        canvas.draw(&mut ink, stroke, 0);
+        canvas.draw(&mut ink, stroke);
     }
     Some(ink)
 }

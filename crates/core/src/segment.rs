@@ -59,7 +59,7 @@ impl Rect {
     }
 
     /// The box of points, or `None` if there are none.
-    fn of_points<'a>(points: impl Iterator<Item = &'a (f32, f32)>) -> Option<Rect> {
+    pub fn of_points<'a>(points: impl Iterator<Item = &'a (f32, f32)>) -> Option<Rect> {
         points.fold(None, |r: Option<Rect>, &(x, y)| {
             let p = Rect {
                 x0: x,

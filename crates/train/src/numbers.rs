@@ -86,26 +86,9 @@ pub fn compose(parts: &[&[Stroke]], rng: &mut Rng) -> (Vec<Stroke>, Vec<Rect>) {
     (strokes, boxes)
 }
 
+/// The box of the strokes' points.
 fn bbox(strokes: &[Stroke]) -> Option<Rect> {
-    strokes
-        .iter()
-        .flatten()
-        .fold(None, |r: Option<Rect>, &(x, y)| {
-            Some(match r {
-                None => Rect {
-                    x0: x,
-                    y0: y,
-                    x1: x,
-                    y1: y,
-                },
-                Some(r) => Rect {
-                    x0: r.x0.min(x),
-                    y0: r.y0.min(y),
-                    x1: r.x1.max(x),
-                    y1: r.y1.max(y),
-                },
-            })
-        })
+    Rect::of_points(strokes.iter().flatten())
 }
 
 /// A composed number drawn on the pad: digits 50 to 200 CSS pixels tall, points as a pointer
