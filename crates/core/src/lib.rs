@@ -6,6 +6,8 @@
 //! * [`preprocess`]: strokes or a picture -> the 28x28 MNIST-style image the model reads.
 //! * [`model`]: loading an exported ONNX model with tract and running a batch of 28x28 images
 //!   (with faster stand-ins for two of tract's ops in its plan: the `digits-plan-ops` crate).
+//! * [`inside`]: the first layer's filters, layer values as images, robustness variants and
+//!   occlusion maps (the page's "Inside the network").
 //! * [`metrics`]: accuracy, confusion matrix, per-class precision and recall.
 //! * [`report`]: the model report (`MODEL.report.json`) that the trainer writes and the command
 //!   line and the page read.
@@ -19,6 +21,7 @@
 #[cfg(not(target_arch = "wasm32"))]
 pub mod files;
 pub mod idx;
+pub mod inside;
 pub mod metrics;
 pub mod model;
 pub mod preprocess;

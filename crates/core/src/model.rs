@@ -2,6 +2,10 @@
 //!
 //! The model contract (written by `digits train`): input `image`, float32 `[N,1,28,28]` with
 //! 0.0 = background and 1.0 = ink; output `probabilities`, float32 `[N,10]`.
+//!
+//! A model loaded [with its layers](Model::from_bytes_with_layers) also gives what its hidden
+//! layers compute ([`Model::layers`]): the same graph, run once, with some of its inner tensors
+//! as extra outputs, so the views can never drift from the answer.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
@@ -35,9 +39,77 @@ pub struct StepTime {
     pub seconds: f64,
 }
 
+/// What one layer of a model computed for one image ([`Model::layers`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LayerView {
+    /// The ONNX tensor's name (`relu_3`; `image` for the input, the model's output name for
+    /// the probabilities).
+    pub name: String,
+    /// The ONNX op that made it (`Relu`, `MaxPool`, `GlobalAveragePool`, `Gemm` for the scores
+    /// before softmax, `Softmax`; `Input` for the input).
+    pub op: String,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    /// `channels x height x width` values, channel by channel, row by row.
+    pub values: Vec<f32>,
+}
+
+impl LayerView {
+    /// Channel `c`'s `height x width` values.
+    pub fn channel(&self, c: usize) -> &[f32] {
+        let plane = self.height * self.width;
+        &self.values[c * plane..(c + 1) * plane]
+    }
+}
+
+/// The ops whose outputs are shown as layers: what a beginner reads as "what this layer sees".
+const SHOWN_OPS: [&str; 5] = [
+    "Relu",
+    "MaxPool",
+    "GlobalAveragePool",
+    "AveragePool",
+    "Sigmoid",
+];
+
+/// The inner tensors a model's layer views show, as (tensor, op), in graph order: the output of
+/// every activation and pooling node, then the scores the final Softmax turns into
+/// probabilities (a `Gemm`'s output in our models).
+fn shown_tensors(graph: &tract_onnx::pb::GraphProto) -> Vec<(String, String)> {
+    let Some(output) = graph.output.first().map(|o| o.name.as_str()) else {
+        return Vec::new();
+    };
+    let mut shown: Vec<(String, String)> = graph
+        .node
+        .iter()
+        .filter(|n| SHOWN_OPS.contains(&n.op_type.as_str()))
+        .filter_map(|n| Some((n.output.first()?.clone(), n.op_type.clone())))
+        .filter(|(t, _)| t != output)
+        .collect();
+    let last = graph
+        .node
+        .iter()
+        .find(|n| n.output.iter().any(|o| o == output));
+    if let Some(softmax) = last.filter(|n| n.op_type == "Softmax") {
+        let scores = softmax.input.first().cloned().unwrap_or_default();
+        let maker = graph
+            .node
+            .iter()
+            .find(|n| n.output.contains(&scores))
+            .map_or("Scores".to_string(), |n| n.op_type.clone());
+        shown.retain(|(t, _)| *t != scores);
+        shown.push((scores, maker));
+    }
+    shown
+}
+
 /// A loaded, optimized model ready to classify batches of 28x28 images.
 pub struct Model {
     plan: Plan,
+    /// The extra outputs after the probabilities (tensor, op), when loaded with its layers.
+    shown: Vec<(String, String)>,
+    /// The first convolution's kernels, when loaded with its layers.
+    filters: Option<crate::inside::Filters>,
     metadata: Vec<(String, String)>,
     /// Images per run when the plan was made for a fixed batch size.
     batch: Option<usize>,
@@ -121,7 +193,14 @@ impl Model {
     /// Loads an ONNX model from its bytes. `name` identifies it in errors (a path or URL).
     /// The plan takes any number of images per run.
     pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Model, ModelError> {
-        Self::load(bytes, name, None)
+        Self::load(bytes, name, None, false)
+    }
+
+    /// Loads an ONNX model for one image at a time that also gives what its layers compute
+    /// ([`Model::layers`]). Keeping inner tensors costs tract some fusions, so a page runs this
+    /// beside the plain plan, only for the views.
+    pub fn from_bytes_with_layers(bytes: &[u8], name: &str) -> Result<Model, ModelError> {
+        Self::load(bytes, name, Some(1), true)
     }
 
     /// Loads an ONNX model whose plan is made for exactly `batch` images per run: tract
@@ -133,23 +212,28 @@ impl Model {
         name: &str,
         batch: usize,
     ) -> Result<Model, ModelError> {
-        Self::load(bytes, name, Some(batch.max(1)))
+        Self::load(bytes, name, Some(batch.max(1)), false)
     }
 
-    fn load(bytes: &[u8], name: &str, batch: Option<usize>) -> Result<Model, ModelError> {
+    fn load(
+        bytes: &[u8],
+        name: &str,
+        batch: Option<usize>,
+        layers: bool,
+    ) -> Result<Model, ModelError> {
         if bytes.is_empty() {
             return Err(ModelError::Load {
                 name: name.to_string(),
                 reason: "the file is empty".into(),
             });
         }
-        guarded(|| Self::load_checked(bytes, batch)).map_err(|reason| ModelError::Load {
+        guarded(|| Self::load_checked(bytes, batch, layers)).map_err(|reason| ModelError::Load {
             name: name.to_string(),
             reason,
         })
     }
 
-    fn load_checked(bytes: &[u8], batch: Option<usize>) -> Result<Model, String> {
+    fn load_checked(bytes: &[u8], batch: Option<usize>, layers: bool) -> Result<Model, String> {
         let onnx = tract_onnx::onnx();
         let mut reader = bytes;
         let proto = onnx
@@ -165,6 +249,21 @@ impl Model {
         // (which would hide a wrong shape behind tract's unification errors). A model made for
         // a fixed number of images (PyTorch's default export has 1) is run with that many.
         let fixed = Self::declared_batch(&model)?;
+        let (shown, filters) = match (&proto.graph, layers) {
+            (Some(graph), true) => (
+                shown_tensors(graph),
+                crate::inside::Filters::of_graph(graph),
+            ),
+            _ => (Vec::new(), None),
+        };
+        if !shown.is_empty() {
+            let output = model
+                .outlet_label(model.outputs[0])
+                .ok_or("the model's output has no name")?
+                .to_string();
+            let names = std::iter::once(output).chain(shown.iter().map(|(t, _)| t.clone()));
+            model.select_outputs_by_name(names).map_err(|e| chain(&e))?;
+        }
         let batch = match (fixed, batch) {
             (Some(n), _) => Some(n.max(1)),
             (None, Some(b)) => {
@@ -176,10 +275,12 @@ impl Model {
         };
         let mut typed = model.into_optimized().map_err(|e| chain(&e))?;
         digits_plan_ops::speed_up(&mut typed).map_err(|e| chain(&e))?;
-        Self::check_io(&typed)?;
+        Self::check_io(&typed, 1 + shown.len())?;
         let plan = typed.into_runnable().map_err(|e| chain(&e))?;
         let mut loaded = Model {
             plan,
+            shown,
+            filters,
             metadata,
             batch,
             softmax: false,
@@ -191,6 +292,12 @@ impl Model {
             .map_err(|e| e.to_string())?;
         loaded.softmax = !trial.iter().all(probabilities);
         Ok(loaded)
+    }
+
+    /// The first convolution's kernels, for a model loaded [with its
+    /// layers](Model::from_bytes_with_layers) that has one.
+    pub fn filters(&self) -> Option<&crate::inside::Filters> {
+        self.filters.as_ref()
     }
 
     /// Whether the model's outputs are scores that this wrapper turns into probabilities.
@@ -245,8 +352,14 @@ impl Model {
             .and_then(|n| usize::try_from(n).ok()))
     }
 
-    fn check_io(model: &TypedModel) -> Result<(), String> {
-        one_in_one_out(model.inputs.len(), model.outputs.len())?;
+    fn check_io(model: &TypedModel, outputs: usize) -> Result<(), String> {
+        if model.outputs.len() != outputs {
+            return Err(format!(
+                "expected {outputs} outputs, found {}",
+                model.outputs.len()
+            ));
+        }
+        one_in_one_out(model.inputs.len(), 1)?;
         let fact = model.input_fact(0).map_err(|e| chain(&e))?;
         if fact.datum_type != f32::datum_type() {
             return Err(format!("input is {:?}, expected f32", fact.datum_type));
@@ -299,7 +412,12 @@ impl Model {
             .plan
             .run(tvec!(input.into_tvalue()))
             .map_err(|e| ModelError::Run(chain(&e)))?;
-        let out = out[0]
+        self.probabilities(&out[0], n)
+    }
+
+    /// The probabilities of `n` images from the plan's first output.
+    fn probabilities(&self, out: &TValue, n: usize) -> Result<Vec<[f32; CLASSES]>, ModelError> {
+        let out = out
             .to_plain_array_view::<f32>()
             .map_err(|e| ModelError::Run(chain(&e)))?;
         if out.shape() != [n, CLASSES] {
@@ -322,6 +440,73 @@ impl Model {
                 p
             })
             .collect())
+    }
+
+    /// What every shown layer computes for one image (784 values): the input, each activation
+    /// and pooling output, the scores before softmax and the probabilities, in graph order. A
+    /// model not loaded [with its layers](Model::from_bytes_with_layers) gives only the input
+    /// and the probabilities.
+    pub fn layers(&self, image: &[f32]) -> Result<Vec<LayerView>, ModelError> {
+        if image.len() != PIXELS || self.batch.is_some_and(|b| b != 1) {
+            return Err(ModelError::InputLength { len: image.len() });
+        }
+        guarded(|| Ok(self.run_layers(image))).map_err(ModelError::Run)?
+    }
+
+    fn run_layers(&self, image: &[f32]) -> Result<Vec<LayerView>, ModelError> {
+        let run_err = |e: TractError| ModelError::Run(chain(&e));
+        let input = Tensor::from_shape(&[1, 1, SIDE, SIDE], image).map_err(run_err)?;
+        let out = self.plan.run(tvec!(input.into_tvalue())).map_err(run_err)?;
+        let mut views = vec![LayerView {
+            name: "image".into(),
+            op: "Input".into(),
+            channels: 1,
+            height: SIDE,
+            width: SIDE,
+            values: image.to_vec(),
+        }];
+        for (value, (name, op)) in out.iter().skip(1).zip(&self.shown) {
+            let view = value.to_plain_array_view::<f32>().map_err(run_err)?;
+            let dims = view.shape();
+            let (channels, height, width) = match dims {
+                [1, c] => (*c, 1, 1),
+                [1, c, h, w] => (*c, *h, *w),
+                _ => {
+                    return Err(ModelError::Run(format!(
+                        "{name} has shape {dims:?}, expected [1,C] or [1,C,H,W]"
+                    )));
+                }
+            };
+            views.push(LayerView {
+                name: name.clone(),
+                op: op.clone(),
+                channels,
+                height,
+                width,
+                values: view.iter().copied().collect(),
+            });
+        }
+        let probabilities = self.probabilities(&out[0], 1)?;
+        views.push(LayerView {
+            name: self.output_name(),
+            op: "Softmax".into(),
+            channels: CLASSES,
+            height: 1,
+            width: 1,
+            values: probabilities[0].to_vec(),
+        });
+        Ok(views)
+    }
+
+    /// The name of the model's output tensor.
+    fn output_name(&self) -> String {
+        let model = self.plan.model();
+        model
+            .outputs
+            .first()
+            .and_then(|&o| model.outlet_label(o))
+            .unwrap_or("probabilities")
+            .to_string()
     }
 
     /// Where one run of the plan spends its time: each step of the optimized plan (tract's own
@@ -449,6 +634,64 @@ mod tests {
             }
             assert_eq!(fixed.classify(&x, 5).unwrap(), any.classify(&x, 5).unwrap());
         }
+    }
+
+    #[test]
+    fn the_shipped_model_shows_every_layer_and_answers_as_the_plain_plan() {
+        let bytes = include_bytes!("../../../web/assets/model.onnx");
+        let model = Model::from_bytes_with_layers(bytes, "model.onnx").unwrap();
+        let plain = Model::from_bytes_for_batch(bytes, "model.onnx", 1).unwrap();
+        let x = inputs();
+        for image in x.chunks(PIXELS).take(3) {
+            let views = model.layers(image).unwrap();
+            let shapes: Vec<(&str, usize, usize)> = views
+                .iter()
+                .map(|v| (v.op.as_str(), v.channels, v.height))
+                .collect();
+            assert_eq!(
+                shapes,
+                [
+                    ("Input", 1, 28),
+                    ("Relu", 16, 28),
+                    ("MaxPool", 16, 14),
+                    ("Relu", 32, 14),
+                    ("Relu", 32, 14),
+                    ("MaxPool", 32, 7),
+                    ("Relu", 64, 7),
+                    ("GlobalAveragePool", 64, 1),
+                    ("Gemm", 10, 1),
+                    ("Softmax", 10, 1),
+                ]
+            );
+            for v in &views {
+                assert_eq!(
+                    v.values.len(),
+                    v.channels * v.height * v.width,
+                    "{}",
+                    v.name
+                );
+            }
+            assert_eq!(views.last().unwrap().name, "probabilities");
+            let want = plain.predict(image).unwrap()[0];
+            let got = &views.last().unwrap().values;
+            for (a, b) in got.iter().zip(want) {
+                assert!((a - b).abs() < 1e-6, "{got:?} vs {want:?}");
+            }
+            // It still answers like any model, and the scores' softmax is the answer.
+            assert_eq!(model.predict(image).unwrap()[0], want);
+            let mut scores = [0f32; CLASSES];
+            scores.copy_from_slice(&views[views.len() - 2].values);
+            softmax(&mut scores);
+            assert!(scores.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-5));
+        }
+        // A model loaded without its layers shows only the input and the answer.
+        let two = plain.layers(&x[..PIXELS]).unwrap();
+        assert_eq!(two.len(), 2);
+        assert!(plain.filters().is_none());
+        assert!(matches!(
+            model.layers(&x[..10]),
+            Err(ModelError::InputLength { .. })
+        ));
     }
 
     #[test]

@@ -168,14 +168,20 @@ const MARGIN_T: f64 = 56.0;
 /// has a tooltip, and carries `data-true`, `data-pred` and `data-count`. The `<svg>` has
 /// id `confusion`.
 pub fn confusion_matrix(counts: &[[u32; CLASSES]; CLASSES]) -> String {
+    confusion_matrix_as(counts, "confusion")
+}
+
+/// [`confusion_matrix`] with another id for its `<svg>` (a second matrix on the same page).
+pub fn confusion_matrix_as(counts: &[[u32; CLASSES]; CLASSES], id: &str) -> String {
     let grid = CELL * CLASSES as f64;
     let legend_w = 18.0;
     let width = MARGIN_L + grid + 30.0 + legend_w + 48.0;
     let height = MARGIN_T + grid + 20.0;
     let mut s = String::new();
+    let id = escape(id);
     let _ = write!(
         s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" id="confusion" viewBox="0 0 {width} {height}" role="img" aria-label="Confusion matrix: rows are the true digit, columns the predicted digit" font-family="system-ui, sans-serif">"##
+        r##"<svg xmlns="http://www.w3.org/2000/svg" id="{id}" viewBox="0 0 {width} {height}" role="img" aria-label="Confusion matrix: rows are the true digit, columns the predicted digit" font-family="system-ui, sans-serif">"##
     );
     s.push_str("<title>Confusion matrix (rows: true digit, columns: predicted digit)</title>");
     let _ = write!(
@@ -340,6 +346,164 @@ pub fn sample_grid(samples: &[Sample<'_>], columns: usize) -> String {
     s
 }
 
+/// One model's training history for [`history_chart`].
+pub struct History<'a> {
+    /// `data-model` of its lines (`cnn`, `mlp`).
+    pub id: &'a str,
+    /// Its name in the legend.
+    pub label: &'a str,
+    /// Its line colour.
+    pub colour: &'a str,
+    pub epochs: &'a [crate::report::Epoch],
+}
+
+const PANEL_W: f64 = 260.0;
+const PANEL_H: f64 = 150.0;
+const PANEL_GAP: f64 = 70.0;
+const AXIS_L: f64 = 44.0;
+
+/// The training history of one or more models, like a notebook's fit history: training loss
+/// per epoch on the left, accuracy per epoch on the right (solid: on the test set, dashed: on
+/// the training batches, augmented). Each line is a `<polyline>` with `data-model` and
+/// `data-series` (`loss`, `train`, `test`) and one point per epoch.
+pub fn history_chart(models: &[History<'_>]) -> String {
+    let width = 2.0 * (AXIS_L + PANEL_W) + PANEL_GAP - 40.0;
+    let height = PANEL_H + 86.0;
+    let top = 34.0;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" id="history-chart" viewBox="0 0 {width} {height}" role="img" aria-label="Training history: loss and accuracy per epoch" font-family="system-ui, sans-serif"><title>Training history: loss and accuracy per epoch</title>"##
+    );
+    let epochs = models
+        .iter()
+        .map(|m| m.epochs.len())
+        .max()
+        .unwrap_or(0)
+        .max(2);
+    let finite = |v: f64| v.is_finite().then_some(v);
+    let losses: Vec<f64> = models
+        .iter()
+        .flat_map(|m| m.epochs.iter().filter_map(|e| finite(e.loss)))
+        .collect();
+    let max_loss = losses.iter().copied().fold(0.0, f64::max).max(1e-3);
+    let accuracies: Vec<f64> = models
+        .iter()
+        .flat_map(|m| m.epochs.iter())
+        .flat_map(|e| [Some(e.train_accuracy), e.test_accuracy])
+        .flatten()
+        .filter_map(finite)
+        .collect();
+    // The accuracy axis starts at the lowest figure, rounded down to 5%.
+    let low = accuracies
+        .iter()
+        .copied()
+        .fold(1.0, f64::min)
+        .clamp(0.0, 0.95);
+    let low = (low * 20.0).floor() / 20.0;
+    for (panel, (title, lo, hi)) in [("Loss (training)", 0.0, max_loss), ("Accuracy", low, 1.0)]
+        .into_iter()
+        .enumerate()
+    {
+        let x0 = AXIS_L + panel as f64 * (PANEL_W + AXIS_L + PANEL_GAP - 40.0);
+        let _ = write!(
+            s,
+            r##"<text x="{x}" y="18" font-size="14" fill="#1d232c">{title}</text><rect x="{x0}" y="{top}" width="{PANEL_W}" height="{PANEL_H}" fill="none" stroke="#c4c9d0"/>"##,
+            x = x0
+        );
+        for k in 0..=4 {
+            let v = lo + (hi - lo) * k as f64 / 4.0;
+            let y = top + PANEL_H * (1.0 - k as f64 / 4.0);
+            let label = if panel == 0 {
+                format!("{v:.2}")
+            } else {
+                format!("{:.0}%", 100.0 * v)
+            };
+            let _ = write!(
+                s,
+                r##"<line x1="{x0}" y1="{y:.1}" x2="{x1}" y2="{y:.1}" stroke="#e3e6ea"/><text x="{tx}" y="{ty:.1}" font-size="11" text-anchor="end" fill="#4a5260">{label}</text>"##,
+                x1 = x0 + PANEL_W,
+                tx = x0 - 5.0,
+                ty = y + 4.0
+            );
+        }
+        let _ = write!(
+            s,
+            r##"<text x="{x}" y="{y}" font-size="12" text-anchor="middle" fill="#4a5260">epoch (1–{epochs})</text>"##,
+            x = x0 + PANEL_W / 2.0,
+            y = top + PANEL_H + 18.0
+        );
+        let point = |i: usize, v: f64| {
+            let x = x0 + PANEL_W * i as f64 / (epochs - 1) as f64;
+            let t = ((v - lo) / (hi - lo)).clamp(0.0, 1.0);
+            format!("{x:.1},{:.1}", top + PANEL_H * (1.0 - t))
+        };
+        for m in models {
+            let series: Vec<(&str, Vec<Option<f64>>)> = if panel == 0 {
+                vec![("loss", m.epochs.iter().map(|e| finite(e.loss)).collect())]
+            } else {
+                vec![
+                    (
+                        "train",
+                        m.epochs.iter().map(|e| finite(e.train_accuracy)).collect(),
+                    ),
+                    (
+                        "test",
+                        m.epochs
+                            .iter()
+                            .map(|e| e.test_accuracy.and_then(finite))
+                            .collect(),
+                    ),
+                ]
+            };
+            for (name, values) in series {
+                let points: Vec<String> = values
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| v.map(|v| point(i, v)))
+                    .collect();
+                if points.is_empty() {
+                    continue;
+                }
+                let dash = if name == "train" {
+                    r#" stroke-dasharray="5 4""#
+                } else {
+                    ""
+                };
+                let _ = write!(
+                    s,
+                    r##"<polyline data-model="{id}" data-series="{name}" points="{p}" fill="none" stroke="{c}" stroke-width="2"{dash}><title>{label}: {name}</title></polyline>"##,
+                    id = escape(m.id),
+                    p = points.join(" "),
+                    c = escape(m.colour),
+                    label = escape(m.label)
+                );
+            }
+        }
+    }
+    // The legend: one entry per model, then what the dashes mean.
+    let mut x = AXIS_L;
+    let y = height - 14.0;
+    for m in models {
+        let _ = write!(
+            s,
+            r##"<line x1="{x}" y1="{ly}" x2="{x2}" y2="{ly}" stroke="{c}" stroke-width="3"/><text x="{tx}" y="{y}" font-size="12" fill="#1d232c">{label}</text>"##,
+            ly = y - 4.0,
+            x2 = x + 18.0,
+            c = escape(m.colour),
+            tx = x + 24.0,
+            label = escape(m.label)
+        );
+        x += 40.0 + 7.0 * m.label.chars().count() as f64;
+    }
+    let _ = write!(
+        s,
+        r##"<text x="{x}" y="{y}" font-size="12" fill="#4a5260">solid: test set · dashed: training batches</text>"##
+    );
+    s.push_str("</svg>");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,5 +643,81 @@ mod tests {
         assert_eq!(count(&s, r#"width="1" height="1""#), 2);
         assert!(s.contains(r#"x="1" y="1""#) && s.contains("fill-opacity=\"0.500\""));
         assert!(s.contains("a &lt;digit&gt;"));
+    }
+
+    #[test]
+    fn the_history_chart_has_a_line_per_model_and_series_with_a_point_per_epoch() {
+        use crate::report::Epoch;
+        let epochs = |n: usize, start: f64| -> Vec<Epoch> {
+            (1..=n)
+                .map(|i| Epoch {
+                    epoch: i,
+                    loss: 1.0 / i as f64,
+                    train_accuracy: start + 0.01 * i as f64,
+                    val_accuracy: None,
+                    test_accuracy: (i > 1).then_some(start + 0.012 * i as f64),
+                    elapsed_seconds: i as f64,
+                    images_per_sec: 1000.0,
+                })
+                .collect()
+        };
+        let (cnn, mlp) = (epochs(5, 0.9), epochs(3, 0.7));
+        let s = history_chart(&[
+            History {
+                id: "cnn",
+                label: "CNN",
+                colour: "#0b6bcb",
+                epochs: &cnn,
+            },
+            History {
+                id: "mlp",
+                label: "Plain <net>",
+                colour: "#d66000",
+                epochs: &mlp,
+            },
+        ]);
+        let doc = roxmltree::Document::parse(&s).expect("well-formed XML");
+        let lines: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("polyline"))
+            .map(|n| {
+                let points = n.attribute("points").unwrap().split(' ').count();
+                (
+                    n.attribute("data-model").unwrap(),
+                    n.attribute("data-series").unwrap(),
+                    points,
+                )
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("cnn", "loss", 5),
+                ("mlp", "loss", 3),
+                ("cnn", "train", 5),
+                ("cnn", "test", 4),
+                ("mlp", "train", 3),
+                ("mlp", "test", 2),
+            ]
+        );
+        // The accuracy axis starts at the lowest figure, rounded down to 5%: 71% -> 70%.
+        assert!(s.contains(">70%</text>"), "{s}");
+        assert!(s.contains("Plain &lt;net&gt;"));
+        // No history at all, or NaNs, still make a valid document.
+        let nan = vec![Epoch {
+            loss: f64::NAN,
+            ..cnn[0].clone()
+        }];
+        for models in [
+            vec![],
+            vec![History {
+                id: "x",
+                label: "x",
+                colour: "#000",
+                epochs: &nan,
+            }],
+        ] {
+            roxmltree::Document::parse(&history_chart(&models)).expect("valid");
+        }
     }
 }

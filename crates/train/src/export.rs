@@ -174,6 +174,23 @@ fn fold_bn(w: &mut [f32], b: &mut [f32], gamma: &[f32], beta: &[f32], mean: &[f3
 /// Serializes `net` as an ONNX model with the given metadata properties, its weights stored as
 /// `weights` says.
 pub fn to_onnx(net: &Network, metadata: &[(String, String)], weights: Weights) -> Vec<u8> {
+    build(net, metadata, weights).0.encode_to_vec()
+}
+
+/// For each layer of `net`, the ONNX tensor [`to_onnx`] writes its output to: `None` for a
+/// convolution or fully connected layer whose batch norm is folded into it (the graph has
+/// only the normalized output, the batch norm layer's), a dropout's input tensor (it is the
+/// identity at inference). What lets tests set the trainer's activations beside tract's.
+pub fn layer_tensors(net: &Network) -> Vec<Option<String>> {
+    build(net, &[], Weights::F32).1
+}
+
+fn build(
+    net: &Network,
+    metadata: &[(String, String)],
+    weights: Weights,
+) -> (ModelProto, Vec<Option<String>>) {
+    let mut tensors = vec![None; net.layers.len()];
     let mut b = Builder {
         graph: GraphProto {
             name: "digits".into(),
@@ -247,7 +264,9 @@ pub fn to_onnx(net: &Network, metadata: &[(String, String)], weights: Weights) -
             }
             Op::Gap => b.node("GlobalAveragePool", vec![], vec![]),
         }
-        i += if folded { 2 } else { 1 };
+        let done = if folded { i + 1 } else { i };
+        tensors[done] = Some(b.current.clone());
+        i = done + 1;
     }
     if !flat {
         b.node("Flatten", vec![], vec![int("axis", 1)]);
@@ -279,7 +298,7 @@ pub fn to_onnx(net: &Network, metadata: &[(String, String)], weights: Weights) -
             .collect(),
         ..Default::default()
     };
-    model.encode_to_vec()
+    (model, tensors)
 }
 
 /// Reads the metadata properties back from ONNX bytes.

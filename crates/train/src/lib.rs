@@ -23,3 +23,5 @@ pub const DEFAULT_ARCH: &str = "conv16k3p1,bn,relu,maxpool2,conv32k3p1,bn,relu,c
 /// PyTorch's examples/mnist network, for comparison.
 pub const PYTORCH_ARCH: &str =
     "conv32k3,relu,conv64k3,relu,maxpool2,drop0.25,flatten,fc128,relu,drop0.5,fc10";
+/// The plain fully connected network the page sets beside the CNN (`web/assets/mlp.onnx`).
+pub const MLP_ARCH: &str = "flatten,fc256,relu,drop0.2,fc10";

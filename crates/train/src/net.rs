@@ -299,6 +299,12 @@ impl Workspace {
         &mut self.acts[0][..n * PIXELS]
     }
 
+    /// The output of layer `layer` in the last forward pass (`n x` its output size).
+    pub fn activation(&self, layer: usize) -> &[f32] {
+        let a = &self.acts[layer + 1];
+        &a[..self.n * (a.len() / self.cap.max(1))]
+    }
+
     /// Logits of the last forward pass (`n x 10`).
     pub fn logits(&self) -> &[f32] {
         &self.acts.last().expect("network has layers")[..self.n * CLASSES]

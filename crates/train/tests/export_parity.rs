@@ -4,8 +4,11 @@ mod common;
 
 use digits_core::idx::Labelled;
 use digits_core::model::Model;
+use digits_core::{CLASSES, PIXELS};
 use digits_train::export::{self, Weights};
-use digits_train::net::Network;
+use digits_train::net::{Mode, Network, Workspace};
+use digits_train::rng::Rng;
+use digits_train::spec::Op;
 use digits_train::train;
 
 fn max_diff(net: &Network, images: &[f32]) -> f32 {
@@ -35,6 +38,7 @@ fn tract_matches_trainer_on_200_test_images() {
         digits_train::DEFAULT_ARCH,
         "conv8k3,relu,bn,conv8k1p0,bn,relu,maxpool2,drop0.25,flatten,fc32,bn,relu,drop0.5,fc10",
         "conv8k5p2,relu,maxpool3,conv10k1,gap",
+        digits_train::MLP_ARCH,
     ] {
         let cfg = common::config(arch, 1, 2);
         let t = train::train(
@@ -48,6 +52,64 @@ fn tract_matches_trainer_on_200_test_images() {
         .unwrap();
         let d = max_diff(&t.net, &test.inputs());
         assert!(d < 1e-5, "{arch}: max abs difference {d}");
+        layers_match(&t.net, &test.inputs()[..3 * PIXELS], arch);
+    }
+}
+
+/// What the page shows of every layer ([`Model::layers`], the exported graph's inner tensors
+/// run by tract) equals the trainer's own forward pass, layer by layer, within 1e-5.
+fn layers_match(net: &Network, images: &[f32], arch: &str) {
+    let bytes = export::to_onnx(net, &[], Weights::F32);
+    let model = Model::from_bytes_with_layers(&bytes, "exported").unwrap();
+    let tensors = export::layer_tensors(net);
+    let mut ws = Workspace::new(net, 1);
+    for image in images.chunks(PIXELS) {
+        ws.input_mut(1).copy_from_slice(image);
+        ws.forward(net, Mode::Eval, &mut Rng::new(0));
+        let views = model.layers(image).unwrap();
+        let names: Vec<&str> = views.iter().map(|v| v.name.as_str()).collect();
+        // The input, every activation and pooling layer, the scores and the probabilities.
+        let shown = net
+            .layers
+            .iter()
+            .filter(|l| matches!(l.op, Op::Relu | Op::MaxPool { .. } | Op::Gap))
+            .count();
+        assert_eq!(views.len(), shown + 3, "{arch}: {names:?}");
+        assert_eq!(views[0].name, "image");
+        assert_eq!(views[0].values, image);
+        let mut probs = vec![0.0; CLASSES];
+        digits_train::layers::softmax(1, CLASSES, ws.logits(), &mut probs);
+        for view in &views[1..] {
+            let theirs = match tensors
+                .iter()
+                .position(|t| t.as_deref() == Some(&view.name))
+            {
+                Some(i) => {
+                    let l = &net.layers[i];
+                    let shape = (l.output.c, l.output.h, l.output.w);
+                    assert_eq!((view.channels, view.height, view.width), shape, "{arch}");
+                    ws.activation(i)
+                }
+                None if view.op == "Softmax" => &probs,
+                // The scores: a `Gemm`'s output, or a `Flatten` after a gap.
+                None => ws.logits(),
+            };
+            let d = view
+                .values
+                .iter()
+                .zip(theirs)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert_eq!(view.values.len(), theirs.len(), "{arch}: {}", view.name);
+            assert!(
+                d < 1e-5,
+                "{arch}: {} ({}) differs by {d}",
+                view.name,
+                view.op
+            );
+        }
+        assert_eq!(views.last().unwrap().name, "probabilities");
+        assert_eq!(views[views.len() - 2].channels, CLASSES);
     }
 }
 
