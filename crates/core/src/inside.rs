@@ -191,6 +191,52 @@ pub fn filter_tiles(filters: &Filters, columns: usize, zoom: usize) -> Tiles {
     tiles_in(&view, columns.clamp(1, filters.count.max(1)))
 }
 
+/// Pixels between two filter-and-map pairs ([`pairs`]).
+const PAIR_GAP: usize = 4;
+
+/// Each first-layer filter beside the feature map it makes: `columns` pairs to a row, each a
+/// filter (on input channel 0, upscaled to the map's height, on the filters' one scale) and,
+/// one pixel to its right, its map (on the maps' one scale). `maps` must have one channel per
+/// filter; otherwise the filters alone are shown.
+pub fn pairs(filters: &Filters, maps: &LayerView, columns: usize) -> Tiles {
+    let zoom = (maps.height / filters.size.max(1)).max(1);
+    if maps.channels != filters.count || maps.height * maps.width <= 1 {
+        return filter_tiles(filters, columns, zoom);
+    }
+    let f = filter_tiles(filters, 1, zoom);
+    let side = filters.size * zoom;
+    let (h, w) = (maps.height.max(side), side + GAP + maps.width);
+    let columns = columns.clamp(1, filters.count.max(1));
+    let rows = filters.count.div_ceil(columns);
+    let width = columns * w + (columns - 1) * PAIR_GAP;
+    let height = rows * h + (rows - 1) * PAIR_GAP;
+    let mut rgba = [255u8, 255, 255, 255].repeat(width * height);
+    let scale = magnitude(&maps.values);
+    for i in 0..filters.count {
+        let (x0, y0) = (
+            (i % columns) * (w + PAIR_GAP),
+            (i / columns) * (h + PAIR_GAP),
+        );
+        for y in 0..side {
+            // Filter i is row block i of the one-column filter tiles.
+            let from = ((i * (side + GAP) + y) * f.width) * 4;
+            let to = ((y0 + y) * width + x0) * 4;
+            rgba[to..to + side * 4].copy_from_slice(&f.rgba[from..from + side * 4]);
+        }
+        let mx = x0 + side + GAP;
+        for (p, &v) in maps.channel(i).iter().enumerate() {
+            let at = ((y0 + p / maps.width) * width + mx + p % maps.width) * 4;
+            rgba[at..at + 4].copy_from_slice(&colour(v, scale));
+        }
+    }
+    Tiles {
+        width,
+        height,
+        columns,
+        rgba,
+    }
+}
+
 fn tiles_in(view: &LayerView, columns: usize) -> Tiles {
     let rows = view.channels.div_ceil(columns).max(1);
     let (h, w) = (view.height, view.width);
@@ -559,6 +605,45 @@ mod tests {
         assert_eq!(px(3, 3), colour(-9.0, 9.0));
         assert_eq!(px(4, 0), colour(-8.0, 9.0));
         assert_eq!(px(13, 0), colour(0.0, 9.0));
+    }
+
+    #[test]
+    fn pairs_put_each_filter_beside_its_map() {
+        let f = Filters {
+            layer: "conv_1".into(),
+            count: 3,
+            channels_in: 1,
+            size: 3,
+            weights: (0..27)
+                .map(|v| if v % 9 == 0 { 1.0 } else { 0.0 })
+                .collect(),
+            bias: vec![0.0; 3],
+        };
+        let maps = LayerView {
+            name: "relu_2".into(),
+            op: "Relu".into(),
+            channels: 3,
+            height: 6,
+            width: 6,
+            values: (0..108).map(|v| (v / 36) as f32).collect(),
+        };
+        let t = pairs(&f, &maps, 2);
+        // A pair is 6 (filter, zoom 2) + 1 + 6 wide; two to a row, 4 pixels apart.
+        assert_eq!((t.columns, t.width, t.height), (2, 2 * 13 + 4, 2 * 6 + 4));
+        let px = |x: usize, y: usize| &t.rgba[(y * t.width + x) * 4..(y * t.width + x) * 4 + 4];
+        // Filter 1's top-left weight (its largest) and map 1 (value 1), at the second pair.
+        assert_eq!(px(17, 0), colour(1.0, 1.0));
+        assert_eq!(px(17 + 2, 0), colour(0.0, 1.0));
+        assert_eq!(px(17 + 7, 0), colour(1.0, 2.0));
+        // Map 0 is all zero: white; map 2 (third pair, second row) is the darkest.
+        assert_eq!(px(7, 0), [255, 255, 255, 255]);
+        assert_eq!(px(7, 10), colour(2.0, 2.0));
+        // A layer that does not match shows the filters alone.
+        let other = LayerView {
+            channels: 2,
+            ..maps
+        };
+        assert_eq!(pairs(&f, &other, 2).width, filter_tiles(&f, 2, 2).width);
     }
 
     fn mass(img: &[f32]) -> f32 {

@@ -411,9 +411,18 @@ pub fn history_chart(models: &[History<'_>]) -> String {
             r##"<text x="{x}" y="18" font-size="14" fill="#1d232c">{title}</text><rect x="{x0}" y="{top}" width="{PANEL_W}" height="{PANEL_H}" fill="none" stroke="#c4c9d0"/>"##,
             x = x0
         );
-        for k in 0..=4 {
-            let v = lo + (hi - lo) * k as f64 / 4.0;
-            let y = top + PANEL_H * (1.0 - k as f64 / 4.0);
+        // Round ticks: loss in quarters; accuracy in steps of 5 points, or 10 for a wide range
+        // (whose low end then moves down to a multiple of 10).
+        let (ticks, lo) = match panel {
+            0 => (4, lo),
+            _ => match ((hi - lo) * 20.0).round().max(1.0) as usize {
+                fives @ ..=6 => (fives, lo),
+                fives => (fives.div_ceil(2), hi - 0.1 * fives.div_ceil(2) as f64),
+            },
+        };
+        for k in 0..=ticks {
+            let v = lo + (hi - lo) * k as f64 / ticks as f64;
+            let y = top + PANEL_H * (1.0 - k as f64 / ticks as f64);
             let label = if panel == 0 {
                 format!("{v:.2}")
             } else {

@@ -1,4 +1,5 @@
-//! Runs the page's model on every image of a test set: in module workers (`eval-worker.js`, one
+//! Runs a model (the page's, or the plain network it is compared with) on every image of a test
+//! set: in module workers (`eval-worker.js`, one
 //! per core, at most [`MAX_WORKERS`]), each booting this same wasm module (sent already compiled)
 //! with the page's model and a slice of the images; or, where workers are missing or fail, on the
 //! main thread in slices with a yield between them, so drawing and scrolling stay smooth.
@@ -9,7 +10,7 @@ use std::rc::Rc;
 use digits_core::PIXELS;
 use digits_core::idx::Labelled;
 use digits_core::metrics::argmax;
-use digits_core::model::to_input;
+use digits_core::model::{Model, to_input};
 use js_sys::{Array, Promise};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -17,7 +18,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use crate::js::{js_error, warn, yield_now};
-use crate::model::ModelSlot;
+use crate::model_file;
 use crate::protocol::{Reply, Request, slices};
 use crate::report_text::workers as workers_text;
 
@@ -29,22 +30,24 @@ const PROGRESS_EVERY: usize = 500;
 /// Images per slice of main-thread work between two yields to the browser.
 const MAIN_THREAD_SLICE: usize = 100;
 
-/// The predicted digit of every image of `test`, and where they were computed ("2 workers",
-/// "main thread"). `progress(done)` follows the count.
+/// The predicted digit of every image of `test` by the model in `bytes` (`name` in errors), and
+/// where they were computed ("2 workers", "main thread"). `progress(done)` follows the count.
 pub async fn classify(
-    model: &ModelSlot,
+    bytes: Rc<[u8]>,
+    name: &str,
     test: &Labelled,
     progress: impl Fn(usize) + 'static,
 ) -> Result<(Vec<u8>, String), String> {
     let progress = Rc::new(progress);
     let workers = worker_count();
-    match in_workers(model, test, workers, progress.clone()).await {
+    match in_workers(&bytes, test, workers, progress.clone()).await {
         Ok(p) => Ok((p, workers_text(workers))),
         Err(e) => {
             warn(&format!(
                 "checking on the main thread: the workers failed ({e})"
             ));
-            let p = on_main_thread(model, test, &*progress).await?;
+            let model = model_file::load_named(&bytes, name).map_err(|e| e.to_string())?;
+            let p = on_main_thread(&model, test, &*progress).await?;
             Ok((p, "main thread".to_string()))
         }
     }
@@ -66,12 +69,11 @@ struct Job {
 }
 
 async fn in_workers(
-    model: &ModelSlot,
+    model: &[u8],
     test: &Labelled,
     workers: usize,
     progress: Rc<dyn Fn(usize)>,
 ) -> Result<Vec<u8>, String> {
-    let model = model.bytes().ok_or("the model is not loaded")?;
     let total = test.len();
     let done = Rc::new(RefCell::new(vec![0usize; workers]));
     let mut jobs = Vec::with_capacity(workers);
@@ -164,17 +166,14 @@ fn start(request: &Request, progress: impl Fn(usize) + 'static) -> Result<Job, S
 /// The check on the main thread, in slices with a yield between them: for browsers without
 /// module workers.
 async fn on_main_thread(
-    model: &ModelSlot,
+    model: &Model,
     test: &Labelled,
     progress: &dyn Fn(usize),
 ) -> Result<Vec<u8>, String> {
     let total = test.len();
     let mut predicted = Vec::with_capacity(total);
     for slice in test.images.pixels.chunks(MAIN_THREAD_SLICE * PIXELS) {
-        let probs = model
-            .predict(&to_input(slice))
-            .ok_or("the check needs the model")?
-            .map_err(|e| e.to_string())?;
+        let probs = model.predict(&to_input(slice)).map_err(|e| e.to_string())?;
         predicted.extend(probs.iter().map(|p| argmax(p).unwrap_or(0) as u8));
         progress(predicted.len());
         yield_now().await;

@@ -21,7 +21,7 @@ use web_sys::{Event, KeyboardEvent, PointerEvent};
 use crate::answer::{self, Answer};
 use crate::canvas::{SCREEN_PEN, Surface};
 use crate::dom::{self, listen};
-use crate::js::{self, now};
+use crate::js::{self, median_ms, now};
 use crate::model::ModelSlot;
 use crate::pad::Pad;
 use crate::page::DrawElements;
@@ -40,7 +40,12 @@ pub struct Draw {
     /// A recognition is asked for on the next animation frame.
     frame_pending: Cell<bool>,
     frame_cb: RefCell<Option<Closure<dyn FnMut()>>>,
+    /// Told the digit in focus's input after every reading, and whether the stroke has ended.
+    watch: RefCell<Option<Watcher>>,
 }
+
+/// What [`Draw::on_focus`] calls.
+type Watcher = Box<dyn Fn(Option<&[f32]>, bool)>;
 
 impl Draw {
     /// Sets up the pad and its listeners, and shows the empty answer.
@@ -56,11 +61,18 @@ impl Draw {
             surface: RefCell::new(surface),
             frame_pending: Cell::new(false),
             frame_cb: RefCell::new(None),
+            watch: RefCell::new(None),
         });
         draw.fit();
         draw.show();
         draw.listen()?;
         Ok(draw)
+    }
+
+    /// After every reading, `f` gets the 28x28 input of the digit in focus (`None` when there
+    /// is none) and whether the drawing has settled (no stroke under way).
+    pub fn on_focus(&self, f: impl Fn(Option<&[f32]>, bool) + 'static) {
+        *self.watch.borrow_mut() = Some(Box::new(f));
     }
 
     fn listen(self: &Rc<Self>) -> Result<(), JsValue> {
@@ -303,6 +315,10 @@ impl Draw {
         self.el.digit.set_inner_html(&html);
         self.el.confidence.set_text_content(Some(&answer.caption));
         let shown = focus.and_then(|i| digits.get(i));
+        if let Some(watch) = &*self.watch.borrow() {
+            let input = shown.map(|d| d.input.as_slice()).filter(|x| !x.is_empty());
+            watch(input, !self.pad.borrow().drawing());
+        }
         let which = match (shown, digits.len()) {
             (Some(_), n) if n > 1 => format!(" (digit {} of {n})", focus.unwrap_or(0) + 1),
             _ => String::new(),
@@ -351,7 +367,8 @@ impl Draw {
     /// Median milliseconds of `iterations` live updates of the current drawing: each reads the
     /// drawing with its last stroke one point longer or shorter than the time before (as when
     /// it grows under the finger), keeping the readings of the other strokes, as the page does
-    /// while drawing. NaN if there is nothing to measure.
+    /// while drawing, and hands the digit written last to the [`Draw::on_focus`] watcher (the
+    /// layer views and the second network). NaN if there is nothing to measure.
     pub fn benchmark_live(&self, iterations: u32) -> f64 {
         let full: Vec<_> = self.pad.borrow().strokes().to_vec();
         let Some(last) = full.last() else {
@@ -373,10 +390,17 @@ impl Draw {
         let mut classify = |x: &[f32]| self.classify(Some(x));
         let _ = reader.strokes(&full, &mut classify);
         let mut k = 0;
+        let watch = self.watch.borrow();
         median_ms(iterations, || {
             k += 1;
             let strokes = if k % 2 == 1 { &shorter } else { &full };
-            let _ = reader.strokes(strokes, &mut classify);
+            let digits = reader.strokes(strokes, &mut classify);
+            // What the page does next with the reading: the views of the digit written last.
+            if let Some(watch) = &*watch {
+                let written: Vec<Vec<usize>> = digits.iter().map(|d| d.strokes.clone()).collect();
+                let last = answer::latest(&written).and_then(|i| digits.get(i));
+                watch(last.map(|d| d.input.as_slice()), false);
+            }
         })
     }
 
@@ -410,17 +434,15 @@ impl Draw {
             }
         }
     }
-}
 
-/// Median milliseconds of `iterations` calls of `f`.
-fn median_ms(iterations: u32, mut f: impl FnMut()) -> f64 {
-    let mut times: Vec<f64> = (0..iterations.max(1))
-        .map(|_| {
-            let t0 = now();
-            f();
-            now() - t0
-        })
-        .collect();
-    times.sort_by(|x, y| x.total_cmp(y));
-    times[times.len() / 2]
+    /// The 28x28 input of the digit in focus, as last read.
+    pub fn focus_input(&self) -> Option<Vec<f32>> {
+        let digits = self.digits.borrow();
+        let written: Vec<Vec<usize>> = digits.iter().map(|d| d.strokes.clone()).collect();
+        let i = self.focus.get().or_else(|| answer::latest(&written))?;
+        digits
+            .get(i)
+            .map(|d| d.input.clone())
+            .filter(|x| !x.is_empty())
+    }
 }

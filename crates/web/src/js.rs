@@ -61,3 +61,16 @@ pub async fn yield_now() {
     });
     let _ = JsFuture::from(promise).await;
 }
+
+/// Median milliseconds of `iterations` calls of `f`.
+pub fn median_ms(iterations: u32, mut f: impl FnMut()) -> f64 {
+    let mut times: Vec<f64> = (0..iterations.max(1))
+        .map(|_| {
+            let t0 = now();
+            f();
+            now() - t0
+        })
+        .collect();
+    times.sort_by(|x, y| x.total_cmp(y));
+    times[times.len() / 2]
+}

@@ -20,6 +20,7 @@
 //! [data-box]` in `#boxes`, buttons `#clear`, `#undo`.
 
 pub mod answer;
+pub mod inside_text;
 pub mod model_file;
 pub mod pad;
 pub mod page;
@@ -35,6 +36,8 @@ mod check;
 mod dom;
 #[cfg(target_arch = "wasm32")]
 mod draw;
+#[cfg(target_arch = "wasm32")]
+mod inside;
 #[cfg(target_arch = "wasm32")]
 mod js;
 #[cfg(target_arch = "wasm32")]
@@ -60,6 +63,7 @@ mod root {
 
     use crate::dom::listen;
     use crate::draw::Draw;
+    use crate::inside::Inside;
     use crate::model::ModelSlot;
     use crate::offline::Offline;
     use crate::page::Page;
@@ -70,6 +74,7 @@ mod root {
         root: web_sys::Element,
         model: Rc<ModelSlot>,
         draw: Rc<Draw>,
+        inside: Rc<Inside>,
         report: Rc<Report>,
         offline: Rc<Offline>,
     }
@@ -91,8 +96,13 @@ mod root {
         let page = Page::resolve(&doc).map_err(|e| format!("the page is incomplete: {e}"))?;
         let retry = page.model.retry.clone();
         let model = Rc::new(ModelSlot::new(page.model));
+        let draw = Draw::attach(page.draw, model.clone())?;
+        let inside = Inside::attach(page.inside, model.clone());
+        let i = inside.clone();
+        draw.on_focus(move |input, settled| i.show(input, settled));
         let app = Rc::new(App {
-            draw: Draw::attach(page.draw, model.clone())?,
+            draw,
+            inside,
             report: Report::attach(page.report, model.clone())?,
             offline: Offline::new(page.offline, page.root.clone()),
             root: page.root,
@@ -143,6 +153,34 @@ mod root {
         APP.with(|cell| {
             cell.get()
                 .map_or(f64::NAN, |app| app.draw.benchmark_live(iterations))
+        })
+    }
+
+    /// Benchmark hook: median milliseconds of `iterations` updates of "Inside the network" for
+    /// the digit in focus (every layer of the CNN and the plain network's answer); NaN if
+    /// there is nothing to measure or the plain network has not loaded yet.
+    #[wasm_bindgen]
+    pub fn benchmark_inside(iterations: u32) -> f64 {
+        with_focus(|app, input| app.inside.benchmark_update(input, iterations))
+    }
+
+    /// Benchmark hook: median milliseconds of the end-of-stroke views (the robustness strip:
+    /// eight variants read by both networks; the occlusion map) for the digit in focus; NaN as
+    /// for [`benchmark_inside`].
+    #[wasm_bindgen]
+    pub fn benchmark_settle(iterations: u32) -> f64 {
+        with_focus(|app, input| app.inside.benchmark_settle(input, iterations))
+    }
+
+    fn with_focus(f: impl FnOnce(&App, &[f32]) -> f64) -> f64 {
+        APP.with(|cell| {
+            let Some(app) = cell.get() else {
+                return f64::NAN;
+            };
+            match app.draw.focus_input() {
+                Some(input) if app.inside.ready() => f(app, &input),
+                _ => f64::NAN,
+            }
         })
     }
 

@@ -13,7 +13,12 @@ pub const MODEL_BATCH: usize = 1;
 
 /// Loads the model's ONNX bytes the way the page runs them.
 pub fn load(bytes: &[u8]) -> Result<Model, ModelError> {
-    Model::from_bytes_for_batch(bytes, MODEL_URL, MODEL_BATCH)
+    load_named(bytes, MODEL_URL)
+}
+
+/// Loads another model file (`name` in its errors) the way the page runs its model.
+pub fn load_named(bytes: &[u8], name: &str) -> Result<Model, ModelError> {
+    Model::from_bytes_for_batch(bytes, name, MODEL_BATCH)
 }
 
 /// The line about the model under the page, from its metadata (`parameters`, `test_accuracy`).

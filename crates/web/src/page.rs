@@ -45,6 +45,19 @@ elements! {
 }
 
 elements! {
+    /// "Inside the network": the two networks' answers, every layer, the filters, the
+    /// robustness strip and the occlusion map.
+    InsideElements {
+        compare_cnn: HtmlElement = "compare-cnn",
+        compare_mlp: HtmlElement = "compare-mlp",
+        layers: HtmlElement = "layers",
+        filters: HtmlElement = "filters",
+        robustness: HtmlElement = "robustness",
+        saliency: HtmlElement = "saliency",
+    }
+}
+
+elements! {
     /// The model's loading status, its Retry button and the line about the model.
     ModelElements {
         status: HtmlElement = "status",
@@ -71,6 +84,11 @@ elements! {
         samples_caption: HtmlElement = "samples-caption",
         samples_reset: HtmlButtonElement = "samples-reset",
         samples: HtmlElement = "samples-container",
+        versus_status: HtmlElement = "versus-status",
+        versus_table: HtmlElement = "versus-table",
+        versus_cnn: HtmlElement = "versus-cnn",
+        versus_mlp: HtmlElement = "versus-mlp",
+        history: HtmlElement = "history",
     }
 }
 
@@ -89,6 +107,7 @@ pub struct Page {
     /// `model-ready`, `offline-ready`).
     pub root: Element,
     pub draw: DrawElements,
+    pub inside: InsideElements,
     pub model: ModelElements,
     pub report: ReportElements,
     pub offline: OfflineElements,
@@ -102,6 +121,7 @@ impl Page {
                 .document_element()
                 .ok_or("the document has no root element")?,
             draw: DrawElements::resolve(doc)?,
+            inside: InsideElements::resolve(doc)?,
             model: ModelElements::resolve(doc)?,
             report: ReportElements::resolve(doc)?,
             offline: OfflineElements::resolve(doc)?,
@@ -112,6 +132,7 @@ impl Page {
     pub fn ids() -> impl Iterator<Item = &'static str> {
         [
             DrawElements::IDS,
+            InsideElements::IDS,
             ModelElements::IDS,
             ReportElements::IDS,
             OfflineElements::IDS,

@@ -4,9 +4,14 @@
 //! cells fill the sample grid with their digits. It runs the model only through the
 //! [`ModelSlot`] and hears about it from the page's root.
 //!
+//! After the page's model, the same check runs the plain fully connected network (`mlp.onnx`)
+//! that "Inside the network" sets beside it, and the section compares the two: a table, their
+//! confusion matrices side by side, and both training histories.
+//!
 //! Hooks: `#confusion` (cells with data-true, data-pred, data-count), `#accuracy[data-value]`
 //! (set when the browser's check finishes), `#samples`, `#drawn-accuracy[data-value]` (the
-//! trainer's drawn-digit figure, shown only when the report has one).
+//! trainer's drawn-digit figure, shown only when the report has one), `#versus-table` (rows
+//! `tr[data-model][data-accuracy]`), `#versus-cnn`, `#versus-mlp`, `#history`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -22,12 +27,15 @@ use web_sys::{Element, Event, IntersectionObserver, IntersectionObserverEntry, M
 
 use crate::check;
 use crate::dom::listen;
+use crate::inside::MLP_URL;
 use crate::js::{fetch_bytes, now};
 use crate::model::ModelSlot;
+use crate::model_file::MODEL_URL;
 use crate::page::ReportElements;
-use crate::report_text::{self as text, GRID_MAX};
+use crate::report_text::{self as text, GRID_MAX, Versus};
 
 const REPORT_URL: &str = "model.report.json";
+const MLP_REPORT_URL: &str = "mlp.report.json";
 const IMAGES_URL: &str = "t10k-images-idx3-ubyte.gz";
 const LABELS_URL: &str = "t10k-labels-idx1-ubyte.gz";
 
@@ -42,6 +50,10 @@ struct State {
     predicted: Vec<u8>,
     /// The report's sample indices (the default grid).
     samples: Vec<usize>,
+    /// The trainers' reports of the CNN and of the plain network, once read.
+    reports: [Option<ModelReport>; 2],
+    /// Their test accuracies as this browser checked them.
+    checked: [Option<f64>; 2],
 }
 
 pub struct Report {
@@ -131,7 +143,7 @@ impl Report {
     /// browser's own check replaces them.
     async fn load_stored(self: Rc<Self>) {
         let report = match fetch_bytes(REPORT_URL, false).await {
-            Ok(bytes) => decode_report(&bytes),
+            Ok(bytes) => decode_report(&bytes, REPORT_URL),
             Err(e) => Err(e),
         };
         let report = match report {
@@ -144,6 +156,19 @@ impl Report {
                 return;
             }
         };
+        let mlp = match fetch_bytes(MLP_REPORT_URL, false).await {
+            Ok(bytes) => decode_report(&bytes, MLP_REPORT_URL),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &mlp {
+            crate::js::warn(&format!("the plain network's report: {e}"));
+        }
+        self.show_history(&report, mlp.as_ref().ok());
+        {
+            let mut s = self.state.borrow_mut();
+            s.reports = [Some(report.clone()), mlp.ok()];
+        }
+        self.show_versus();
         if let Some(d) = &report.drawn {
             let el = &self.el;
             el.drawn_accuracy
@@ -188,7 +213,11 @@ impl Report {
         let t0 = now();
         let r = self.clone();
         let progress = move |done: usize| r.progress(done, total);
-        let (predicted, how) = match check::classify(&self.model, &test, progress).await {
+        let Some(bytes) = self.model.bytes() else {
+            self.state.borrow_mut().started = false;
+            return;
+        };
+        let (predicted, how) = match check::classify(bytes, MODEL_URL, &test, progress).await {
             Ok(answer) => answer,
             Err(e) => {
                 self.set_status(&format!("The check failed: {e}."));
@@ -208,12 +237,96 @@ impl Report {
             .set_text_content(Some(&text::browser_source(&c)));
         self.set_status(&text::finished(total, seconds, &how));
         el.per_class.set_inner_html(&text::per_class_table(&c));
+        el.versus_cnn
+            .set_inner_html(&svg::confusion_matrix_as(&c.counts, "confusion-cnn"));
         {
             let mut s = self.state.borrow_mut();
             s.test = Some(test);
             s.predicted = predicted;
+            s.checked[0] = Some(c.accuracy());
         }
+        self.show_versus();
         self.show_default_samples();
+        self.check_mlp().await;
+    }
+
+    /// The same check for the plain network, then the comparison.
+    async fn check_mlp(&self) {
+        let el = &self.el;
+        el.versus_status.set_text_content(Some(
+            "Checking the plain network on the same 10,000 digits…",
+        ));
+        let bytes = match fetch_bytes(MLP_URL, false).await {
+            Ok(b) => b,
+            Err(e) => {
+                el.versus_status.set_text_content(Some(&format!(
+                    "The plain network could not be downloaded: {e}."
+                )));
+                return;
+            }
+        };
+        let test = self.state.borrow_mut().test.take();
+        let Some(test) = test else {
+            return;
+        };
+        let t0 = now();
+        let result = check::classify(bytes.into(), MLP_URL, &test, |_| {}).await;
+        let seconds = (now() - t0) / 1000.0;
+        let c = result.map(|(p, how)| (Confusion::from_predictions(&test.labels, &p), how));
+        self.state.borrow_mut().test = Some(test);
+        match c {
+            Ok((c, how)) => {
+                el.versus_mlp
+                    .set_inner_html(&svg::confusion_matrix_as(&c.counts, "confusion-mlp"));
+                self.state.borrow_mut().checked[1] = Some(c.accuracy());
+                self.show_versus();
+                el.versus_status.set_text_content(Some(&format!(
+                    "Both networks checked in this browser on the same 10,000 digits (the plain network in {seconds:.1} s, {how})."
+                )));
+            }
+            Err(e) => el
+                .versus_status
+                .set_text_content(Some(&format!("The plain network's check failed: {e}."))),
+        }
+    }
+
+    /// The comparison table, from what is known so far.
+    fn show_versus(&self) {
+        let s = self.state.borrow();
+        let row = |i: usize, id, name| {
+            let r = s.reports[i].as_ref();
+            Versus {
+                id,
+                name,
+                parameters: r.map(|r| r.parameters),
+                bytes: r.map(|r| r.onnx_bytes),
+                stored: r.map(|r| r.test.accuracy),
+                checked: s.checked[i],
+            }
+        };
+        let rows = [row(0, "cnn", "CNN"), row(1, "mlp", "Plain network")];
+        self.el
+            .versus_table
+            .set_inner_html(&text::versus_table(&rows));
+    }
+
+    /// Both training histories, from the trainers' reports.
+    fn show_history(&self, cnn: &ModelReport, mlp: Option<&ModelReport>) {
+        let mut models = vec![svg::History {
+            id: "cnn",
+            label: "CNN",
+            colour: "#0b6bcb",
+            epochs: &cnn.history,
+        }];
+        if let Some(m) = mlp {
+            models.push(svg::History {
+                id: "mlp",
+                label: "Plain network",
+                colour: "#d66000",
+                epochs: &m.history,
+            });
+        }
+        self.el.history.set_inner_html(&svg::history_chart(&models));
     }
 
     fn progress(&self, done: usize, total: usize) {
@@ -307,13 +420,13 @@ impl Report {
 }
 
 /// The report's JSON, parsed by the browser and decoded into the one report type.
-fn decode_report(bytes: &[u8]) -> Result<ModelReport, String> {
-    let invalid = |why: String| format!("{REPORT_URL}: not a model report: {why}");
+fn decode_report(bytes: &[u8], name: &str) -> Result<ModelReport, String> {
+    let invalid = |why: String| format!("{name}: not a model report: {why}");
     let text = std::str::from_utf8(bytes).map_err(|e| invalid(e.to_string()))?;
     let value = js_sys::JSON::parse(text).map_err(|e| invalid(crate::js::js_error(&e)))?;
     let report: ModelReport =
         serde_wasm_bindgen::from_value(value).map_err(|e| invalid(e.to_string()))?;
-    report.checked(REPORT_URL).map_err(|e| e.to_string())
+    report.checked(name).map_err(|e| e.to_string())
 }
 
 /// The MNIST test set, downloaded and checked; errors are sentences for the page.

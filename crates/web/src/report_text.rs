@@ -116,6 +116,51 @@ pub fn cell_caption(truth: u8, predicted: u8, count: usize) -> String {
     }
 }
 
+/// One network's row in the comparison table.
+pub struct Versus<'a> {
+    /// `data-model` of the row (`cnn`, `mlp`).
+    pub id: &'a str,
+    pub name: &'a str,
+    pub parameters: Option<usize>,
+    pub bytes: Option<usize>,
+    /// Test accuracy from the trainer's report.
+    pub stored: Option<f64>,
+    /// Test accuracy as this browser checked it.
+    pub checked: Option<f64>,
+}
+
+/// The table that sets the CNN beside the plain network: test accuracy (this browser's own
+/// check where it has run, else the trainer's, marked), mistakes, parameters and file size.
+/// Each row has `data-model` and `data-accuracy` (empty until this browser has checked it).
+pub fn versus_table(rows: &[Versus<'_>]) -> String {
+    let mut html = String::from(
+        "<table><thead><tr><th>Network</th><th>Test accuracy</th><th>Mistakes</th><th>Parameters</th><th>File</th></tr></thead><tbody>",
+    );
+    for r in rows {
+        let (accuracy, mark) = match (r.checked, r.stored) {
+            (Some(a), _) => (Some(a), ""),
+            (None, Some(a)) => (Some(a), " (report)"),
+            (None, None) => (None, ""),
+        };
+        let pct = accuracy.map_or("…".into(), |a| format!("{:.2}%{mark}", 100.0 * a));
+        let mistakes = accuracy.map_or("…".into(), |a| {
+            grouped(((1.0 - a) * 10_000.0).round().max(0.0) as u64)
+        });
+        let params = r.parameters.map_or("…".into(), |p| grouped(p as u64));
+        let size = r
+            .bytes
+            .map_or("…".into(), |b| format!("{:.0} KB", b as f64 / 1000.0));
+        html.push_str(&format!(
+            r#"<tr data-model="{id}" data-accuracy="{data}"><th scope="row">{name}</th><td>{pct}</td><td>{mistakes}</td><td>{params}</td><td>{size}</td></tr>"#,
+            id = r.id,
+            data = r.checked.map_or(String::new(), |a| a.to_string()),
+            name = r.name,
+        ));
+    }
+    html.push_str("</tbody></table>");
+    html
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +245,44 @@ mod tests {
             cell_caption(1, 1, 1132),
             "1s read correctly: 1,132 test digits (the first 100 shown)"
         );
+    }
+
+    #[test]
+    fn the_versus_table_marks_stored_figures_until_the_browser_has_checked() {
+        let rows = [
+            Versus {
+                id: "cnn",
+                name: "CNN",
+                parameters: Some(33_482),
+                bytes: Some(68_739),
+                stored: Some(0.9957),
+                checked: Some(0.9957),
+            },
+            Versus {
+                id: "mlp",
+                name: "Plain network",
+                parameters: Some(203_530),
+                bytes: Some(408_460),
+                stored: Some(0.9865),
+                checked: None,
+            },
+        ];
+        let html = versus_table(&rows);
+        assert!(
+            html.contains(r#"<tr data-model="cnn" data-accuracy="0.9957">"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"<tr data-model="mlp" data-accuracy="">"#));
+        assert!(html.contains("<td>99.57%</td><td>43</td><td>33,482</td><td>69 KB</td>"));
+        assert!(
+            html.contains("<td>98.65% (report)</td><td>135</td><td>203,530</td><td>408 KB</td>")
+        );
+        let unknown = Versus {
+            stored: None,
+            parameters: None,
+            bytes: None,
+            ..rows[1]
+        };
+        assert!(versus_table(&[unknown]).contains("<td>…</td><td>…</td><td>…</td><td>…</td>"));
     }
 }
