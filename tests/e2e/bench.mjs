@@ -1,6 +1,7 @@
 // Browser benchmark (not a test): in headless Chromium, the median latency of one live
-// prediction (recorded strokes -> preprocessing -> inference), one live update of a five-digit
-// number (segmentation, the changed digits read again), inference alone and where it
+// prediction (recorded strokes -> preprocessing -> inference), one live update of a digit and
+// of a five-digit number (segmentation, the changed digits read again, every layer view and both
+// networks of "Inside the network"), the end-of-stroke views, inference alone and where it
 // spends its time (tract's plan, step by step), the in-browser check of the test set, and what
 // the page transfers before its first prediction; then onnxruntime-web (npm) on the same model,
 // the same test set and in the same Chromium (`ort/`), with the ratios. Prints figures; run after
@@ -42,6 +43,7 @@ for (let i = 0; i < 5; i++) {
 ready.sort((a, b) => a - b);
 const results = {};
 const inference = {};
+const inside = {};
 let profile;
 for (const d of ['1', '4', '8']) {
   await page.click('#clear');
@@ -54,6 +56,17 @@ for (const d of ['1', '4', '8']) {
     return window.wasmBindings.benchmark_inference(1000);
   });
   if (d === '4') profile = await page.evaluate(() => window.wasmBindings.profile_model(300));
+  // "Inside the network": once the plain network has loaded, a live update with every layer
+  // view and both networks, the views alone, and the end-of-stroke strip and occlusion map.
+  // The section computes only while on screen: in view, so that every update does all of it.
+  await page.locator('#layers').scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => document.querySelector('#compare [data-model="mlp"]').dataset.digit !== '', null, { timeout: 30000 });
+  inside[d] = await page.evaluate(() => ({
+    live: window.wasmBindings.benchmark_live(300),
+    views: window.wasmBindings.benchmark_inside(300),
+    settle: window.wasmBindings.benchmark_settle(20),
+    runs: Number(document.querySelector('#saliency').dataset.runs),
+  }));
 }
 // Numbers: a live update of a five-digit number (the last stroke growing, the other strokes'
 // readings kept, as while writing) and a reading from scratch.
@@ -62,6 +75,7 @@ for (const n of ['38015', '98765']) {
   await page.click('#clear');
   await drawMouse(page, numberStrokes(n));
   await expectNumber(page, n, `the benchmark's number ${n}`);
+  await page.locator('#layers').scrollIntoViewIfNeeded();
   numbers[n] = await page.evaluate(() => ({
     live: window.wasmBindings.benchmark_live(300),
     scratch: window.wasmBindings.benchmark_prediction(100),
@@ -127,7 +141,10 @@ const ms = Object.values(results).sort((a, b) => a - b);
 const inf = Object.values(inference).sort((a, b) => a - b);
 console.log(`median live prediction latency (ms) per drawing: ${JSON.stringify(results)}; median ${ms[1].toFixed(3)} ms`);
 for (const [n, t] of Object.entries(numbers)) {
-  console.log(`the five-digit number ${n}: live update median ${t.live.toFixed(3)} ms (300 updates); read from scratch median ${t.scratch.toFixed(3)} ms (100 readings)`);
+  console.log(`the five-digit number ${n}: live update (with the layer views of its last digit and both networks) median ${t.live.toFixed(3)} ms (300 updates); read from scratch median ${t.scratch.toFixed(3)} ms (100 readings)`);
+}
+for (const [d, t] of Object.entries(inside)) {
+  console.log(`drawn ${d}: live update with every layer view and both networks median ${t.live.toFixed(3)} ms (300 updates); the views alone ${t.views.toFixed(3)} ms; end of stroke (robustness strip, 16 readings, and occlusion map, ${t.runs} readings) ${t.settle.toFixed(1)} ms (median of 20)`);
 }
 console.log(`inference alone, mean of 1,000 runs (ms) per drawing: ${JSON.stringify(inference)}; median of the three ${inf[1].toFixed(3)} ms`);
 const profTotal = profile.reduce((a, s) => a + s.seconds, 0);

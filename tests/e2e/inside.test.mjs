@@ -36,8 +36,10 @@ const answers = (page) => page.evaluate(() => ({
   mlp: document.querySelector('#compare [data-model="mlp"]').dataset.digit,
 }));
 
-/** Waits until both networks answer `digit` for the digit in focus (the plain one may differ: `mlp`). */
+/** Waits until both networks answer, the CNN `digit`, for the digit in focus. The section works
+ * only on screen, so it is scrolled into view first, as a user would. */
 async function expectAnswers(page, digit, message) {
+  await page.locator('#compare').scrollIntoViewIfNeeded();
   try {
     await page.waitForFunction((d) => {
       const get = (m) => document.querySelector(`#compare [data-model="${m}"]`).dataset.digit;
@@ -79,6 +81,14 @@ async function checkLayers(page, message) {
 test('mouse on a desktop: every layer, both networks, the robustness strip and the occlusion map', async () => {
   const { context, page, errors } = await open(env.browser, env.server, DESKTOP);
   assert.equal((await answers(page)).cnn, '', 'nothing drawn, no answer');
+  // Off screen the section computes nothing: drawing with it out of view leaves it as it was.
+  await page.setViewportSize({ width: 1280, height: 600 });
+  await drawMouse(page, DIGITS['3']);
+  await expectDigit(page, '3', 'drew a 3');
+  assert.equal(await page.locator('#inside').evaluate((e) => e.getBoundingClientRect().top > innerHeight), true);
+  assert.equal((await answers(page)).cnn, '', 'off screen: not computed');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await expectAnswers(page, '3', 'scrolled to the section');
   for (const d of ['4', '7', '0']) {
     await page.click('#clear');
     await drawMouse(page, DIGITS[d]);
@@ -92,6 +102,7 @@ test('mouse on a desktop: every layer, both networks, the robustness strip and t
   await page.locator('#inside').screenshot({ path: path.join(OUT, 'desktop-inside.png') });
   // Clear: the answers and the end-of-stroke views go.
   await page.click('#clear');
+  await page.locator('#compare').scrollIntoViewIfNeeded();
   await page.waitForFunction(() => document.querySelector('#compare [data-model="cnn"]').dataset.digit === '');
   assert.equal(await page.locator('#robustness [data-variant]').count(), 0);
   assert.equal(await page.locator('#saliency').getAttribute('data-digit'), '');

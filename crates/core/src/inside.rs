@@ -127,18 +127,52 @@ pub const CELL: usize = 6;
 /// on white) for positive values, orange for negative ones, so a map of a ReLU layer reads like
 /// the drawing and a filter's signs show.
 pub fn colour(v: f32, scale: f32) -> [u8; 4] {
-    let t = if scale > 0.0 && v.is_finite() {
-        (v / scale).clamp(-1.0, 1.0)
-    } else {
-        0.0
-    };
-    let (to, t) = if t >= 0.0 {
-        ([16.0, 42.0, 110.0], t)
-    } else {
-        ([214.0, 96.0, 0.0], -t)
-    };
-    let mix = |c: f32| (255.0 + (c - 255.0) * t).round() as u8;
-    [mix(to[0]), mix(to[1]), mix(to[2]), 255]
+    Shade::new(scale).at(v)
+}
+
+/// The 511 colours from -1 (orange) through 0 (white) to 1 (ink), made once.
+fn palette() -> &'static [[u8; 4]; 511] {
+    static PALETTE: std::sync::OnceLock<[[u8; 4]; 511]> = std::sync::OnceLock::new();
+    PALETTE.get_or_init(|| {
+        let mut p = [[0u8; 4]; 511];
+        for (i, c) in p.iter_mut().enumerate() {
+            let t = (i as f32 - 255.0) / 255.0;
+            let (to, t) = if t >= 0.0 {
+                ([16.0, 42.0, 110.0], t)
+            } else {
+                ([214.0, 96.0, 0.0], -t)
+            };
+            let mix = |c: f32| (255.0 + (c - 255.0) * t).round() as u8;
+            *c = [mix(to[0]), mix(to[1]), mix(to[2]), 255];
+        }
+        p
+    })
+}
+
+/// [`colour`] for many values on one scale: a table lookup per value (this runs for every
+/// value of every layer on every frame).
+struct Shade {
+    inv: f32,
+    palette: &'static [[u8; 4]; 511],
+}
+
+impl Shade {
+    fn new(scale: f32) -> Shade {
+        let inv = if scale > 0.0 && scale.is_finite() {
+            1.0 / scale
+        } else {
+            0.0
+        };
+        Shade {
+            inv,
+            palette: palette(),
+        }
+    }
+
+    fn at(&self, v: f32) -> [u8; 4] {
+        let t = if v.is_finite() { v * self.inv } else { 0.0 };
+        self.palette[(t.clamp(-1.0, 1.0) * 255.0 + 255.5) as usize]
+    }
 }
 
 /// The largest magnitude among `values` (0 without finite values).
@@ -199,41 +233,71 @@ const PAIR_GAP: usize = 4;
 /// one pixel to its right, its map (on the maps' one scale). `maps` must have one channel per
 /// filter; otherwise the filters alone are shown.
 pub fn pairs(filters: &Filters, maps: &LayerView, columns: usize) -> Tiles {
-    let zoom = (maps.height / filters.size.max(1)).max(1);
-    if maps.channels != filters.count || maps.height * maps.width <= 1 {
-        return filter_tiles(filters, columns, zoom);
-    }
-    let f = filter_tiles(filters, 1, zoom);
-    let side = filters.size * zoom;
-    let (h, w) = (maps.height.max(side), side + GAP + maps.width);
-    let columns = columns.clamp(1, filters.count.max(1));
-    let rows = filters.count.div_ceil(columns);
-    let width = columns * w + (columns - 1) * PAIR_GAP;
-    let height = rows * h + (rows - 1) * PAIR_GAP;
-    let mut rgba = [255u8, 255, 255, 255].repeat(width * height);
-    let scale = magnitude(&maps.values);
-    for i in 0..filters.count {
-        let (x0, y0) = (
-            (i % columns) * (w + PAIR_GAP),
-            (i / columns) * (h + PAIR_GAP),
-        );
-        for y in 0..side {
-            // Filter i is row block i of the one-column filter tiles.
-            let from = ((i * (side + GAP) + y) * f.width) * 4;
-            let to = ((y0 + y) * width + x0) * 4;
-            rgba[to..to + side * 4].copy_from_slice(&f.rgba[from..from + side * 4]);
+    Pairs::new(filters, maps.height, maps.width, columns).paint(maps)
+}
+
+/// [`pairs`] with the filters' half drawn once: each frame only paints the maps.
+pub struct Pairs {
+    count: usize,
+    /// Where each pair's map goes: its top-left corner, and the maps' size.
+    corners: Vec<(usize, usize)>,
+    map: (usize, usize),
+    base: Tiles,
+}
+
+impl Pairs {
+    /// The pairs for maps of `height x width`, with white where the maps go.
+    pub fn new(filters: &Filters, height: usize, width: usize, columns: usize) -> Pairs {
+        let zoom = (height / filters.size.max(1)).max(1);
+        let f = filter_tiles(filters, 1, zoom);
+        let side = filters.size * zoom;
+        let (h, w) = (height.max(side), side + GAP + width);
+        let columns = columns.clamp(1, filters.count.max(1));
+        let rows = filters.count.div_ceil(columns);
+        let total_w = columns * w + (columns - 1) * PAIR_GAP;
+        let total_h = rows * h + (rows - 1) * PAIR_GAP;
+        let mut rgba = [255u8, 255, 255, 255].repeat(total_w * total_h);
+        let mut corners = Vec::with_capacity(filters.count);
+        for i in 0..filters.count {
+            let (x0, y0) = (
+                (i % columns) * (w + PAIR_GAP),
+                (i / columns) * (h + PAIR_GAP),
+            );
+            for y in 0..side {
+                // Filter i is row block i of the one-column filter tiles.
+                let from = ((i * (side + GAP) + y) * f.width) * 4;
+                let to = ((y0 + y) * total_w + x0) * 4;
+                rgba[to..to + side * 4].copy_from_slice(&f.rgba[from..from + side * 4]);
+            }
+            corners.push((x0 + side + GAP, y0));
         }
-        let mx = x0 + side + GAP;
-        for (p, &v) in maps.channel(i).iter().enumerate() {
-            let at = ((y0 + p / maps.width) * width + mx + p % maps.width) * 4;
-            rgba[at..at + 4].copy_from_slice(&colour(v, scale));
+        Pairs {
+            count: filters.count,
+            corners,
+            map: (height, width),
+            base: Tiles {
+                width: total_w,
+                height: total_h,
+                columns,
+                rgba,
+            },
         }
     }
-    Tiles {
-        width,
-        height,
-        columns,
-        rgba,
+
+    /// The pairs with `maps` painted in (the filters alone if `maps` does not fit them).
+    pub fn paint(&self, maps: &LayerView) -> Tiles {
+        let mut t = self.base.clone();
+        if maps.channels != self.count || (maps.height, maps.width) != self.map {
+            return t;
+        }
+        let shade = Shade::new(magnitude(&maps.values));
+        for (i, &(mx, my)) in self.corners.iter().enumerate() {
+            for (p, &v) in maps.channel(i).iter().enumerate() {
+                let at = ((my + p / maps.width) * t.width + mx + p % maps.width) * 4;
+                t.rgba[at..at + 4].copy_from_slice(&shade.at(v));
+            }
+        }
+        t
     }
 }
 
@@ -243,12 +307,14 @@ fn tiles_in(view: &LayerView, columns: usize) -> Tiles {
     let width = columns * w + (columns - 1) * GAP;
     let height = rows * h + (rows - 1) * GAP;
     let mut rgba = [200u8, 204, 210, 255].repeat(width * height);
-    let scale = magnitude(&view.values);
+    let shade = Shade::new(magnitude(&view.values));
     for c in 0..view.channels {
         let (x0, y0) = ((c % columns) * (w + GAP), (c / columns) * (h + GAP));
-        for (i, &v) in view.channel(c).iter().enumerate() {
-            let at = ((y0 + i / w) * width + x0 + i % w) * 4;
-            rgba[at..at + 4].copy_from_slice(&colour(v, scale));
+        for (row, values) in view.channel(c).chunks_exact(w).enumerate() {
+            let at = ((y0 + row) * width + x0) * 4;
+            for (px, &v) in rgba[at..at + w * 4].chunks_exact_mut(4).zip(values) {
+                px.copy_from_slice(&shade.at(v));
+            }
         }
     }
     Tiles {
@@ -638,12 +704,22 @@ mod tests {
         // Map 0 is all zero: white; map 2 (third pair, second row) is the darkest.
         assert_eq!(px(7, 0), [255, 255, 255, 255]);
         assert_eq!(px(7, 10), colour(2.0, 2.0));
-        // A layer that does not match shows the filters alone.
+        // A layer that does not match shows the filters alone, the maps' places left white.
         let other = LayerView {
+            values: vec![1.0; 72],
             channels: 2,
-            ..maps
+            ..maps.clone()
         };
-        assert_eq!(pairs(&f, &other, 2).width, filter_tiles(&f, 2, 2).width);
+        let alone = pairs(&f, &other, 2);
+        assert_eq!(
+            alone.rgba[(10 * alone.width + 7) * 4..][..4],
+            [255, 255, 255, 255]
+        );
+        assert_eq!(alone.rgba[..4], t.rgba[..4], "the filters are there");
+        // Painting twice from one drawing of the filters gives the same as drawing them anew.
+        let once = Pairs::new(&f, 6, 6, 2);
+        assert_eq!(once.paint(&maps), t);
+        assert_eq!(once.paint(&maps), t);
     }
 
     fn mass(img: &[f32]) -> f32 {

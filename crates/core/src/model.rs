@@ -483,7 +483,11 @@ impl Model {
                 channels,
                 height,
                 width,
-                values: view.iter().copied().collect(),
+                // Contiguous (a copy of one block) in every plan we make; any other layout
+                // is walked element by element.
+                values: view
+                    .as_slice()
+                    .map_or_else(|| view.iter().copied().collect(), <[f32]>::to_vec),
             });
         }
         let probabilities = self.probabilities(&out[0], 1)?;

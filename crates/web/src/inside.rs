@@ -19,8 +19,12 @@ use digits_core::CLASSES;
 use digits_core::inside::{self, Tiles, Variant};
 use digits_core::metrics::argmax;
 use digits_core::model::{LayerView, Model};
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::{Clamped, JsCast};
-use web_sys::{CanvasRenderingContext2d, Element, HtmlCanvasElement, ImageData};
+use web_sys::{
+    CanvasRenderingContext2d, Element, HtmlCanvasElement, ImageData, IntersectionObserver,
+    IntersectionObserverEntry,
+};
 
 use crate::inside_text as text;
 use crate::js::{self, fetch_bytes, now, yield_now};
@@ -75,7 +79,8 @@ struct State {
     /// The layer names the figures in `#layers` were made for, and their canvases.
     layout: Vec<String>,
     layers: Vec<Paint>,
-    filters: Option<Paint>,
+    /// The filter-and-map pairs' canvas, and the pairs with their filters drawn.
+    filters: Option<(Paint, inside::Pairs)>,
     /// The input shown last, and whether its end-of-stroke views are done.
     input: Option<Vec<f32>>,
     settled: bool,
@@ -91,23 +96,52 @@ pub struct Inside {
     state: RefCell<State>,
     /// Counts the inputs shown: end-of-stroke work for an older one is dropped.
     generation: Cell<u64>,
+    /// The section is on screen. Off screen nothing is computed (drawing never waits for views
+    /// nobody sees); what it would have shown waits here until it scrolls into view.
+    visible: Cell<bool>,
+    waiting: RefCell<Option<(Option<Vec<f32>>, bool)>>,
 }
 
 impl Inside {
-    pub fn attach(el: InsideElements, model: Rc<ModelSlot>) -> Rc<Inside> {
-        Rc::new(Inside {
+    pub fn attach(el: InsideElements, model: Rc<ModelSlot>) -> Result<Rc<Inside>, JsValue> {
+        let inside = Rc::new(Inside {
             el,
             model,
             mlp: RefCell::new(Mlp::NotLoaded),
             state: RefCell::default(),
             generation: Cell::new(0),
-        })
+            visible: Cell::new(false),
+            waiting: RefCell::new(None),
+        });
+        let me = inside.clone();
+        let cb = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
+            let seen = entries
+                .iter()
+                .filter_map(|e| e.dyn_into::<IntersectionObserverEntry>().ok())
+                .any(|e| e.is_intersecting());
+            me.visible.set(seen);
+            let waiting = me.waiting.borrow_mut().take();
+            if let (true, Some((input, settled))) = (seen, waiting) {
+                me.show(input.as_deref(), settled);
+            }
+        });
+        IntersectionObserver::new(cb.as_ref().unchecked_ref())?.observe(&inside.el.section);
+        cb.forget();
+        Ok(inside)
     }
 
     /// Shows the digit in focus (`None`: nothing drawn): every layer and both answers now, and
     /// once `settled` (the stroke ended) the robustness strip and the occlusion map, after the
-    /// browser has painted.
+    /// browser has painted. Off screen, it only remembers what to show.
     pub fn show(self: &Rc<Self>, input: Option<&[f32]>, settled: bool) {
+        if !self.visible.get() {
+            *self.waiting.borrow_mut() = Some((input.map(<[f32]>::to_vec), settled));
+            return;
+        }
+        self.render(input, settled);
+    }
+
+    fn render(self: &Rc<Self>, input: Option<&[f32]>, settled: bool) {
         let same = self.state.borrow().input.as_deref() == input;
         if same && (!settled || self.state.borrow().settled) {
             return;
@@ -210,10 +244,11 @@ impl Inside {
                 .el
                 .filters
                 .set_attribute("data-filters", &filters.count.to_string());
-            state.filters = canvases(&self.el.filters).pop();
+            let pairs = inside::Pairs::new(filters, maps.height, maps.width, 4);
+            state.filters = canvases(&self.el.filters).pop().map(|p| (p, pairs));
         }
-        if let Some(p) = &state.filters {
-            p.tiles(&inside::pairs(filters, maps, 4));
+        if let Some((p, pairs)) = &state.filters {
+            p.tiles(&pairs.paint(maps));
         }
     }
 

@@ -97,7 +97,7 @@ mod root {
         let retry = page.model.retry.clone();
         let model = Rc::new(ModelSlot::new(page.model));
         let draw = Draw::attach(page.draw, model.clone())?;
-        let inside = Inside::attach(page.inside, model.clone());
+        let inside = Inside::attach(page.inside, model.clone())?;
         let i = inside.clone();
         draw.on_focus(move |input, settled| i.show(input, settled));
         let app = Rc::new(App {

@@ -48,6 +48,7 @@ elements! {
     /// "Inside the network": the two networks' answers, every layer, the filters, the
     /// robustness strip and the occlusion map.
     InsideElements {
+        section: HtmlElement = "inside",
         compare_cnn: HtmlElement = "compare-cnn",
         compare_mlp: HtmlElement = "compare-mlp",
         layers: HtmlElement = "layers",

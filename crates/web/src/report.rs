@@ -46,7 +46,7 @@ struct State {
     /// The check is running or has run.
     started: bool,
     /// The test set and the browser's predictions, once the check has run.
-    test: Option<Labelled>,
+    test: Option<Rc<Labelled>>,
     predicted: Vec<u8>,
     /// The report's sample indices (the default grid).
     samples: Vec<usize>,
@@ -241,7 +241,7 @@ impl Report {
             .set_inner_html(&svg::confusion_matrix_as(&c.counts, "confusion-cnn"));
         {
             let mut s = self.state.borrow_mut();
-            s.test = Some(test);
+            s.test = Some(Rc::new(test));
             s.predicted = predicted;
             s.checked[0] = Some(c.accuracy());
         }
@@ -265,7 +265,8 @@ impl Report {
                 return;
             }
         };
-        let test = self.state.borrow_mut().test.take();
+        // The test set stays in the state (the matrix's clicks read it) while the check runs.
+        let test = self.state.borrow().test.clone();
         let Some(test) = test else {
             return;
         };
@@ -273,7 +274,6 @@ impl Report {
         let result = check::classify(bytes.into(), MLP_URL, &test, |_| {}).await;
         let seconds = (now() - t0) / 1000.0;
         let c = result.map(|(p, how)| (Confusion::from_predictions(&test.labels, &p), how));
-        self.state.borrow_mut().test = Some(test);
         match c {
             Ok((c, how)) => {
                 el.versus_mlp

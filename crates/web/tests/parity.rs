@@ -35,15 +35,33 @@ mod browser {
 
     /// Written by `cargo run -p digits-web --release --example parity_fixture`.
     const NATIVE: &str = include_str!("../../../target/wasm-parity.json");
+    const NATIVE_LAYERS: &str = include_str!("../../../target/wasm-parity-layers.json");
 
-    #[wasm_bindgen_test]
-    fn wasm_matches_native_within_1e_5() {
-        let native: Vec<f32> = NATIVE
-            .trim()
+    fn parse(text: &str) -> Vec<f32> {
+        text.trim()
             .trim_matches(|c| c == '[' || c == ']')
             .split(',')
             .map(|v| v.parse().unwrap())
-            .collect();
+            .collect()
+    }
+
+    /// Every layer the page shows, of both networks, as the native build computes it.
+    #[wasm_bindgen_test]
+    fn wasm_layers_match_native_within_1e_5() {
+        let native = parse(NATIVE_LAYERS);
+        let wasm = super::parity::layers();
+        assert_eq!(native.len(), wasm.len());
+        let worst = native
+            .iter()
+            .zip(&wasm)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(worst < 1e-5, "max abs difference {worst}");
+    }
+
+    #[wasm_bindgen_test]
+    fn wasm_matches_native_within_1e_5() {
+        let native = parse(NATIVE);
         let wasm = super::parity::probabilities();
         assert_eq!(native.len(), wasm.len());
         let worst = native
