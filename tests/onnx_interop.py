@@ -1,5 +1,6 @@
-"""The shipped ONNX model is standard ONNX: it passes the official checker and ONNX Runtime,
-a runtime other than tract, gives the accuracy the trainer's report states.
+"""The shipped ONNX models (the page's CNN and the plain network it is compared with) are
+standard ONNX: they pass the official checker and ONNX Runtime, a runtime other than tract,
+gives the accuracy the trainer's reports state.
 
 Run by scripts/test.sh: python3 tests/onnx_interop.py (needs onnx, onnxruntime, numpy and
 data/mnist)."""
@@ -26,10 +27,13 @@ def read_idx(path, dims):
 
 
 class ShippedModel(unittest.TestCase):
+    MODEL = MODEL
+    REPORT = REPORT
+
     @classmethod
     def setUpClass(cls):
-        cls.model = onnx.load(str(MODEL))
-        cls.report = json.loads(REPORT.read_text())
+        cls.model = onnx.load(str(cls.MODEL))
+        cls.report = json.loads(cls.REPORT.read_text())
 
     def test_checker_and_shape_inference(self):
         onnx.checker.check_model(self.model, full_check=True)
@@ -57,7 +61,7 @@ class ShippedModel(unittest.TestCase):
     def test_onnxruntime_reproduces_the_report(self):
         images = read_idx(DATA / "t10k-images-idx3-ubyte", 3).astype(np.float32) / 255.0
         labels = read_idx(DATA / "t10k-labels-idx1-ubyte", 1)
-        session = ort.InferenceSession(str(MODEL), providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(self.MODEL), providers=["CPUExecutionProvider"])
         probs = session.run(["probabilities"], {"image": images[:, None, :, :]})[0]
         self.assertEqual(probs.shape, (10000, 10))
         np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
@@ -68,6 +72,12 @@ class ShippedModel(unittest.TestCase):
         differing = np.abs(confusion - np.array(self.report["confusion"])).sum() // 2
         self.assertLessEqual(differing, 2, confusion)
         self.assertAlmostEqual((predicted == labels).mean(), self.report["accuracy"], delta=2e-4)
+
+
+
+class ShippedPlainNetwork(ShippedModel):
+    MODEL = ROOT / "web/assets/mlp.onnx"
+    REPORT = ROOT / "web/assets/mlp.report.json"
 
 
 if __name__ == "__main__":

@@ -29,11 +29,8 @@ use web_sys::{
 use crate::inside_text as text;
 use crate::js::{self, fetch_bytes, now, yield_now};
 use crate::model::ModelSlot;
-use crate::model_file;
+use crate::model_file::{self, MLP_URL};
 use crate::page::InsideElements;
-
-/// Where the plain network is, relative to the page.
-pub const MLP_URL: &str = "mlp.onnx";
 
 enum Mlp {
     NotLoaded,

@@ -5,10 +5,12 @@
 //!
 //! This file is the page's one wiring point. [`start`] resolves the page's elements
 //! ([`page`]), builds each feature with what it needs, and forwards the events between them
-//! ("the model loaded", "it failed"); features only look down, never at each other:
+//! ("the model loaded", "it failed", and each reading's digit in focus from `draw` to `inside`);
+//! features only look down, never at each other:
 //!
 //! ```text
 //! lib (root) ─┬─ draw ──── canvas, pad, answer ─┐
+//!             ├─ inside ── inside_text ─────────┤
 //!             ├─ report ── check, report_text ──┼─ model ── model_file
 //!             ├─ offline                        └─ page, dom, js, protocol, text
 //!             └─ model

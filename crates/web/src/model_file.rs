@@ -1,10 +1,14 @@
-//! The page's model file: where it is, and how the page, its check workers and the wasm ==
-//! native parity test all load it (the same plan everywhere). Free of browser types.
+//! The page's model files (its CNN, and the plain network it is compared with): where they are,
+//! and how the page, its check workers and the wasm == native parity test all load them (the
+//! same plan everywhere). Free of browser types.
 
 use digits_core::model::{Model, ModelError};
 
 /// Where the model is, relative to the page (works under any sub-path).
 pub const MODEL_URL: &str = "model.onnx";
+
+/// Where the plain fully connected network that the page compares with the model is.
+pub const MLP_URL: &str = "mlp.onnx";
 
 /// Images per run of the page's model plan. tract optimizes a fixed shape better, and one image
 /// at a time is the fastest per image (live drawing is one image; the test-set check runs them

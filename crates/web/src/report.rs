@@ -27,10 +27,9 @@ use web_sys::{Element, Event, IntersectionObserver, IntersectionObserverEntry, M
 
 use crate::check;
 use crate::dom::listen;
-use crate::inside::MLP_URL;
 use crate::js::{fetch_bytes, now};
 use crate::model::ModelSlot;
-use crate::model_file::MODEL_URL;
+use crate::model_file::{MLP_URL, MODEL_URL};
 use crate::page::ReportElements;
 use crate::report_text::{self as text, GRID_MAX, Versus};
 
