@@ -53,7 +53,8 @@ fn float(name: &str, v: f32) -> AttributeProto {
 }
 
 /// How the weights of conv and fully connected layers are stored in the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Weights {
     /// float32, exactly as trained.
     F32,

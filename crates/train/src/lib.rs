@@ -2,19 +2,30 @@
 //!
 //! Data flows one way: IDX files (`digits_core::idx`) -> [`train`] (layers in [`layers`], network in
 //! [`net`], optimizers in [`optim`], augmentation in [`augment`]) -> [`export`] (ONNX) -> the
-//! report beside the model (`digits_core::report`, written by [`cli`]).
+//! report beside the model (`digits_core::report`, written by `cli`).
+//!
+//! The command line, its thread pool, progress bars, files and picture decoding are the `cli`
+//! feature (on by default). Without it the same numerical code builds for wasm32 and trains on
+//! one thread, shard after shard: the page's training workers each run shards
+//! ([`train::Engine::shard`]) and their gradients are summed in shard order, as the native
+//! pool does, so a run does not depend on how many threads or workers shared it.
 
 pub mod augment;
+#[cfg(feature = "cli")]
 pub mod cli;
+pub mod clock;
 pub mod export;
 pub mod layers;
 pub mod net;
+#[cfg(feature = "cli")]
 pub mod numbers;
 pub mod optim;
 pub mod pen;
+#[cfg(feature = "cli")]
 pub mod predict;
 pub mod rng;
 pub mod spec;
+#[cfg(feature = "cli")]
 pub mod traces;
 pub mod train;
 

@@ -164,27 +164,23 @@ impl Network {
         out
     }
 
-    /// Folds the batch statistics of the shards of one step into the running statistics.
-    pub fn update_running_stats(&mut self, shards: &[Workspace]) {
+    /// Folds the batch statistics of the shards of one step ([`Workspace::bn_stats`] of each,
+    /// in shard order) into the running statistics.
+    pub fn update_running_stats(&mut self, shards: &[&[f32]]) {
         if shards.is_empty() {
             return;
         }
-        for (li, l) in self.layers.iter().enumerate() {
+        let mut at = 0;
+        for l in &self.layers {
             if l.op != Op::BatchNorm {
                 continue;
             }
             let c = l.input.c;
             for ch in 0..c {
                 let (mut mean, mut var) = (0f32, 0f32);
-                for ws in shards {
-                    if let Cache::Bn {
-                        mean: m, var: v, ..
-                    } = &ws.caches[li]
-                    {
-                        let count = (ws.n * l.input.plane()) as f32;
-                        mean += m[ch];
-                        var += v[ch] * count / (count - 1.0).max(1.0);
-                    }
+                for stats in shards {
+                    mean += stats[at + ch];
+                    var += stats[at + c + ch];
                 }
                 mean /= shards.len() as f32;
                 var /= shards.len() as f32;
@@ -193,6 +189,7 @@ impl Network {
                 let rv = &mut self.state[l.state_at + c + ch];
                 *rv = (1.0 - BN_MOMENTUM) * *rv + BN_MOMENTUM * var;
             }
+            at += 2 * c;
         }
     }
 }
@@ -303,6 +300,20 @@ impl Workspace {
     pub fn activation(&self, layer: usize) -> &[f32] {
         let a = &self.acts[layer + 1];
         &a[..self.n * (a.len() / self.cap.max(1))]
+    }
+
+    /// The batch statistics of the last training forward pass, for the running statistics: for
+    /// each batch-norm layer, each channel's mean, then its unbiased variance.
+    pub fn bn_stats(&self, net: &Network) -> Vec<f32> {
+        let mut out = Vec::new();
+        for (li, l) in net.layers.iter().enumerate() {
+            if let (Op::BatchNorm, Cache::Bn { mean, var, .. }) = (l.op, &self.caches[li]) {
+                let count = (self.n * l.input.plane()) as f32;
+                out.extend_from_slice(mean);
+                out.extend(var.iter().map(|v| v * count / (count - 1.0).max(1.0)));
+            }
+        }
+        out
     }
 
     /// Logits of the last forward pass (`n x 10`).
@@ -583,10 +594,11 @@ mod tests {
         batch(&mut ws, 8, 2);
         ws.forward(&net, Mode::Train, &mut Rng::new(0));
         let before = net.state.clone();
-        net.update_running_stats(std::slice::from_ref(&ws));
+        let stats = ws.bn_stats(&net);
+        net.update_running_stats(&[&stats]);
         assert_ne!(before, net.state);
         for _ in 0..200 {
-            net.update_running_stats(std::slice::from_ref(&ws));
+            net.update_running_stats(&[&stats]);
         }
         if let Cache::Bn { mean, .. } = &ws.caches[1] {
             for (running, batch) in net.state.iter().zip(mean.iter()) {

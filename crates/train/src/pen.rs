@@ -9,7 +9,8 @@ use digits_core::preprocess::{Ink, Stroke, rasterize_strokes, to_mnist};
 use crate::rng::Rng;
 
 /// How test or training digits are shown to the model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Style {
     /// The scanned MNIST images as they are.
     Scan,

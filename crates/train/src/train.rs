@@ -2,9 +2,9 @@
 //! its own workspace and random stream, and gradients summed in shard order. The result depends
 //! on the seed, never on the number of threads.
 
-use std::time::Instant;
-
+#[cfg(feature = "cli")]
 use indicatif::{ProgressBar, ProgressStyle};
+#[cfg(feature = "cli")]
 use rayon::prelude::*;
 
 use digits_core::PIXELS;
@@ -14,6 +14,7 @@ use digits_core::preprocess::Stroke;
 use digits_core::report::Epoch;
 
 use crate::augment::{self, Augment};
+use crate::clock::Clock;
 use crate::net::{CLASSES, Mode, Network, Workspace};
 use crate::optim::{Optimizer, OptimizerKind, Schedule};
 use crate::pen::Style;
@@ -24,7 +25,11 @@ pub const SHARD: usize = 32;
 
 /// The most memory a training run may use for its workspaces, parameters, gradients and
 /// optimizer state; a larger run is refused before anything is allocated, with its estimate.
+#[cfg(target_pointer_width = "64")]
 pub const MAX_TRAINING_BYTES: usize = 8 << 30;
+/// In 32-bit wasm a page has at most 4 GiB of memory, and browsers give a tab far less.
+#[cfg(not(target_pointer_width = "64"))]
+pub const MAX_TRAINING_BYTES: usize = 1 << 30;
 
 /// Everything that decides a training run.
 #[derive(Clone, Debug)]
@@ -118,10 +123,87 @@ fn human_bytes(bytes: usize) -> String {
     }
 }
 
-/// A thread pool with one workspace per shard of a batch.
+/// One workspace per shard of a batch, and (with the `cli` feature) a thread pool that runs
+/// the shards in parallel; without it they run one after the other.
 pub struct Engine {
+    #[cfg(feature = "cli")]
     pool: rayon::ThreadPool,
     workspaces: Vec<Workspace>,
+}
+
+/// What one shard of a training step gives back, to be combined with the others in shard
+/// order ([`combine`], [`Network::update_running_stats`]): whoever computed it (a thread of the
+/// pool, a worker of the page), the step comes out the same.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShardResult {
+    /// The shard's gradient (already scaled by 1 / the whole batch size).
+    pub grads: Vec<f32>,
+    /// Its batch-norm statistics ([`Workspace::bn_stats`]).
+    pub bn: Vec<f32>,
+    /// Summed loss and correct predictions over its images.
+    pub loss: f64,
+    pub correct: usize,
+}
+
+/// Which images a shard of a step trains on, and everything that decides its randomness.
+#[derive(Clone, Copy, Debug)]
+pub struct ShardJob<'a> {
+    pub idx: &'a [u32],
+    pub augment: &'a Augment,
+    pub pen: Option<Pen<'a>>,
+    pub smoothing: f32,
+    pub seed: u64,
+    pub step: u64,
+    /// Its index within the step (the random stream is (seed, step, shard)).
+    pub shard: usize,
+    /// 1 / the number of images in the whole step.
+    pub scale: f32,
+}
+
+/// One shard of a training step: images `job.idx` of `data` (some redrawn with the pen),
+/// distorted, forward and backward through `net` in `ws`, with the random stream of (seed,
+/// step, shard).
+pub fn shard(
+    ws: &mut Workspace,
+    net: &Network,
+    data: &Labelled,
+    job: &ShardJob<'_>,
+) -> ShardResult {
+    let mut rng = Rng::derive(job.seed, &[2, job.step, job.shard as u64]);
+    let input = ws.input_mut(job.idx.len());
+    let mut src = [0.0; PIXELS];
+    for (dst, &i) in input.chunks_exact_mut(PIXELS).zip(job.idx) {
+        match job.pen.and_then(|p| p.redraw(i as usize, &mut rng)) {
+            Some(drawn) => src.copy_from_slice(&drawn),
+            None => data.input_into(i as usize, &mut src),
+        }
+        augment::distort(job.augment, &src, dst, &mut rng);
+    }
+    for (l, &i) in ws.labels.iter_mut().zip(job.idx) {
+        *l = data.labels[i as usize];
+    }
+    ws.forward(net, Mode::Train, &mut rng);
+    let (loss, correct) = ws.backward(net, job.smoothing, job.scale);
+    ShardResult {
+        grads: ws.grads.clone(),
+        bn: ws.bn_stats(net),
+        loss,
+        correct,
+    }
+}
+
+/// The step's gradient: the shards' gradients summed in shard order into `grads`. Returns the
+/// summed loss and correct predictions.
+pub fn combine(results: &[ShardResult], grads: &mut [f32]) -> (f64, usize) {
+    grads.fill(0.0);
+    for r in results {
+        for (g, w) in grads.iter_mut().zip(&r.grads) {
+            *g += w;
+        }
+    }
+    results
+        .iter()
+        .fold((0.0, 0), |(l, c), r| (l + r.loss, c + r.correct))
 }
 
 impl Engine {
@@ -141,34 +223,61 @@ impl Engine {
             human_bytes(workspace),
             human_bytes(MAX_TRAINING_BYTES)
         );
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .build()?;
+        #[cfg(not(feature = "cli"))]
+        let _ = threads;
         Ok(Engine {
-            pool,
+            #[cfg(feature = "cli")]
+            pool: rayon::ThreadPoolBuilder::new()
+                .num_threads(threads.max(1))
+                .build()?,
             workspaces: (0..shards).map(|_| Workspace::new(net, SHARD)).collect(),
         })
     }
 
+    /// `f(k, workspace k)` for the first `used` workspaces (at most one per shard of the largest
+    /// batch), in parallel where there is a pool; the results in shard order.
+    pub fn each<T: Send>(
+        &mut self,
+        used: usize,
+        f: impl Fn(usize, &mut Workspace) -> T + Sync + Send,
+    ) -> Vec<T> {
+        let workspaces = &mut self.workspaces[..used];
+        #[cfg(feature = "cli")]
+        {
+            self.pool.install(|| {
+                workspaces
+                    .par_iter_mut()
+                    .enumerate()
+                    .map(|(k, ws)| f(k, ws))
+                    .collect()
+            })
+        }
+        #[cfg(not(feature = "cli"))]
+        {
+            workspaces
+                .iter_mut()
+                .enumerate()
+                .map(|(k, ws)| f(k, ws))
+                .collect()
+        }
+    }
+
     /// Predicted class of every image of `images` (28x28 bytes each, 0 = paper; inference mode).
     pub fn classify(&mut self, net: &Network, images: &[u8]) -> Vec<u8> {
-        let n = images.len() / PIXELS;
-        let mut out = vec![0u8; n];
+        let mut out = Vec::with_capacity(images.len() / PIXELS);
         let group = self.workspaces.len() * SHARD;
-        for (imgs, preds) in images.chunks(group * PIXELS).zip(out.chunks_mut(group)) {
-            self.pool.install(|| {
-                self.workspaces
-                    .par_iter_mut()
-                    .zip(imgs.par_chunks(SHARD * PIXELS))
-                    .zip(preds.par_chunks_mut(SHARD))
-                    .for_each(|((ws, x), p)| {
-                        to_input_into(x, ws.input_mut(x.len() / PIXELS));
-                        ws.forward(net, Mode::Eval, &mut Rng::new(0));
-                        for (pi, l) in p.iter_mut().zip(ws.logits().chunks_exact(CLASSES)) {
-                            *pi = digits_core::metrics::argmax(l).unwrap_or(0) as u8;
-                        }
-                    })
+        for imgs in images.chunks(group * PIXELS) {
+            let shards: Vec<&[u8]> = imgs.chunks(SHARD * PIXELS).collect();
+            let labels = self.each(shards.len(), |k, ws| {
+                let x = shards[k];
+                to_input_into(x, ws.input_mut(x.len() / PIXELS));
+                ws.forward(net, Mode::Eval, &mut Rng::new(0));
+                ws.logits()
+                    .chunks_exact(CLASSES)
+                    .map(|l| digits_core::metrics::argmax(l).unwrap_or(0) as u8)
+                    .collect::<Vec<u8>>()
             });
+            out.extend(labels.into_iter().flatten());
         }
         out
     }
@@ -187,9 +296,39 @@ impl Engine {
         correct as f64 / data.len() as f64
     }
 
-    /// One optimization step on the images `batch` (indices into `data`): forward, backward,
-    /// gradient sum over shards; with `pen`, some images are redrawn from their strokes first.
-    /// Returns (summed loss, correct) and leaves the summed gradient in `grads`.
+    /// The shards of one optimization step on the images `batch` (indices into `data`), in
+    /// shard order; with `pen`, some images are redrawn from their strokes first.
+    #[allow(clippy::too_many_arguments)]
+    pub fn shards(
+        &mut self,
+        net: &Network,
+        data: &Labelled,
+        batch: &[u32],
+        augment: &Augment,
+        pen: Option<Pen<'_>>,
+        smoothing: f32,
+        seed: u64,
+        step: u64,
+    ) -> Vec<ShardResult> {
+        let scale = 1.0 / batch.len() as f32;
+        let chunks: Vec<&[u32]> = batch.chunks(SHARD).collect();
+        self.each(chunks.len(), |k, ws| {
+            let job = ShardJob {
+                idx: chunks[k],
+                augment,
+                pen,
+                smoothing,
+                seed,
+                step,
+                shard: k,
+                scale,
+            };
+            shard(ws, net, data, &job)
+        })
+    }
+
+    /// [`Engine::shards`] [`combine`]d: the step's gradient in `grads`; returns (summed loss,
+    /// correct). The batch-norm statistics are left out (see [`train`]).
     #[allow(clippy::too_many_arguments)]
     pub fn step_gradients(
         &mut self,
@@ -203,45 +342,8 @@ impl Engine {
         step: u64,
         grads: &mut [f32],
     ) -> (f64, usize) {
-        let scale = 1.0 / batch.len() as f32;
-        let used = batch.len().div_ceil(SHARD);
-        let results: Vec<(f64, usize)> = self.pool.install(|| {
-            self.workspaces[..used]
-                .par_iter_mut()
-                .zip(batch.par_chunks(SHARD))
-                .enumerate()
-                .map(|(k, (ws, idx))| {
-                    let mut rng = Rng::derive(seed, &[2, step, k as u64]);
-                    let input = ws.input_mut(idx.len());
-                    let mut src = [0.0; PIXELS];
-                    for (dst, &i) in input.chunks_exact_mut(PIXELS).zip(idx) {
-                        match pen.and_then(|p| p.redraw(i as usize, &mut rng)) {
-                            Some(drawn) => src.copy_from_slice(&drawn),
-                            None => data.input_into(i as usize, &mut src),
-                        }
-                        augment::distort(augment, &src, dst, &mut rng);
-                    }
-                    for (l, &i) in ws.labels.iter_mut().zip(idx) {
-                        *l = data.labels[i as usize];
-                    }
-                    ws.forward(net, Mode::Train, &mut rng);
-                    ws.backward(net, smoothing, scale)
-                })
-                .collect()
-        });
-        grads.copy_from_slice(&self.workspaces[0].grads);
-        for ws in &self.workspaces[1..used] {
-            for (g, w) in grads.iter_mut().zip(&ws.grads) {
-                *g += w;
-            }
-        }
-        results
-            .iter()
-            .fold((0.0, 0), |(l, c), &(l2, c2)| (l + l2, c + c2))
-    }
-
-    pub fn workspaces(&self, used: usize) -> &[Workspace] {
-        &self.workspaces[..used]
+        let results = self.shards(net, data, batch, augment, pen, smoothing, seed, step);
+        combine(&results, grads)
     }
 }
 
@@ -253,6 +355,183 @@ pub struct Trained {
     pub seconds: f64,
     /// Training images per second over all epochs (evaluation excluded).
     pub images_per_sec: f64,
+}
+
+/// A training run driven one step at a time: it says which images the next step trains on,
+/// and takes the step's [`ShardResult`]s (computed by an [`Engine`], or by a page's workers) to
+/// update the network. [`train`] is this loop with an engine; the page runs the same.
+pub struct Run {
+    pub net: Network,
+    cfg: TrainConfig,
+    opt: Optimizer,
+    grads: Vec<f32>,
+    /// The training images' order this epoch, and the next batch's place in it.
+    order: Vec<u32>,
+    at: usize,
+    /// The epoch under way (from 1) and the optimizer steps taken so far.
+    pub epoch: usize,
+    step: usize,
+    total_steps: usize,
+    loss_sum: f64,
+    correct: usize,
+}
+
+/// What an epoch measured on the training batches.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochSums {
+    /// Mean loss per image.
+    pub loss: f64,
+    pub accuracy: f64,
+}
+
+impl Run {
+    /// A run of `cfg` on `images` training images (the settings checked first).
+    pub fn new(cfg: &TrainConfig, images: usize) -> anyhow::Result<Run> {
+        anyhow::ensure!(images > 0, "no training images");
+        cfg.check()?;
+        let net = Network::new(&cfg.arch, cfg.seed)?;
+        let opt = Optimizer::new(
+            cfg.optimizer,
+            net.param_count(),
+            &net.decayed(),
+            cfg.weight_decay,
+        );
+        let mut order: Vec<u32> = (0..images as u32).collect();
+        Rng::derive(cfg.seed, &[1, 1]).shuffle(&mut order);
+        Ok(Run {
+            grads: vec![0.0; net.param_count()],
+            net,
+            cfg: cfg.clone(),
+            opt,
+            order,
+            at: 0,
+            epoch: 1,
+            step: 0,
+            total_steps: images.div_ceil(cfg.batch) * cfg.epochs,
+            loss_sum: 0.0,
+            correct: 0,
+        })
+    }
+
+    /// The images (indices) of the epoch's next step; `None` when the epoch is done.
+    pub fn next_batch(&self) -> Option<&[u32]> {
+        let end = (self.at + self.cfg.batch).min(self.order.len());
+        (self.at < end).then(|| &self.order[self.at..end])
+    }
+
+    /// The jobs of the next step's shards, in shard order (`None` when the epoch is done).
+    pub fn jobs<'a>(
+        &'a self,
+        augment: &'a Augment,
+        pen: Option<Pen<'a>>,
+    ) -> Option<Vec<ShardJob<'a>>> {
+        let batch = self.next_batch()?;
+        let scale = 1.0 / batch.len() as f32;
+        Some(
+            batch
+                .chunks(SHARD)
+                .enumerate()
+                .map(|(k, idx)| ShardJob {
+                    idx,
+                    augment,
+                    pen,
+                    smoothing: self.cfg.smoothing,
+                    seed: self.cfg.seed,
+                    step: self.step as u64,
+                    shard: k,
+                    scale,
+                })
+                .collect(),
+        )
+    }
+
+    /// Takes the next step on this thread, its shards shared out over `workspaces` in turn (as
+    /// a page shares them out over its workers; the result does not depend on how many):
+    /// `None` when the epoch is done, else the step's summed loss and correct predictions.
+    pub fn step_on(
+        &mut self,
+        workspaces: &mut [Workspace],
+        data: &Labelled,
+        augment: &Augment,
+        pen: Option<Pen<'_>>,
+    ) -> Option<anyhow::Result<(f64, usize)>> {
+        if workspaces.is_empty() {
+            return Some(Err(anyhow::anyhow!("no workspace to train in")));
+        }
+        let jobs = self.jobs(augment, pen)?;
+        let count = workspaces.len();
+        let results: Vec<ShardResult> = jobs
+            .iter()
+            .map(|job| shard(&mut workspaces[job.shard % count], &self.net, data, job))
+            .collect();
+        Some(self.apply(&results))
+    }
+
+    /// The optimizer steps taken so far.
+    pub fn steps(&self) -> usize {
+        self.step
+    }
+
+    /// Applies the next step from its shards' results, in shard order: the summed gradient
+    /// through the optimizer, the batch-norm statistics into the running ones. Returns the
+    /// step's summed loss and correct predictions.
+    pub fn apply(&mut self, results: &[ShardResult]) -> anyhow::Result<(f64, usize)> {
+        let images = self.next_batch().map_or(0, <[u32]>::len);
+        anyhow::ensure!(
+            images > 0 && results.len() == images.div_ceil(SHARD),
+            "a step of {images} images needs {} shard results, got {}",
+            images.div_ceil(SHARD),
+            results.len()
+        );
+        anyhow::ensure!(
+            results.iter().all(|r| r.grads.len() == self.grads.len()),
+            "a shard result is for another network"
+        );
+        let (loss, correct) = combine(results, &mut self.grads);
+        anyhow::ensure!(
+            loss.is_finite(),
+            "training diverged at epoch {} (loss is {loss}); try a lower --lr",
+            self.epoch
+        );
+        let lr = self
+            .cfg
+            .schedule
+            .lr(self.cfg.lr, self.step, self.total_steps);
+        self.opt.step(&mut self.net.params, &self.grads, lr);
+        let stats: Vec<&[f32]> = results.iter().map(|r| r.bn.as_slice()).collect();
+        self.net.update_running_stats(&stats);
+        self.loss_sum += loss;
+        self.correct += correct;
+        self.step += 1;
+        self.at += images;
+        Ok((loss, correct))
+    }
+
+    /// Ends the epoch once its steps are done: checks the weights, and starts the next epoch
+    /// (its own order of the images). Returns what the epoch measured on its batches.
+    pub fn end_epoch(&mut self) -> anyhow::Result<EpochSums> {
+        anyhow::ensure!(self.next_batch().is_none(), "the epoch has steps left");
+        anyhow::ensure!(
+            self.net
+                .params
+                .iter()
+                .chain(&self.net.state)
+                .all(|v| v.is_finite()),
+            "training diverged at epoch {}: the weights are no longer finite numbers; try a lower --lr",
+            self.epoch
+        );
+        let n = self.order.len() as f64;
+        let sums = EpochSums {
+            loss: self.loss_sum / n,
+            accuracy: self.correct as f64 / n,
+        };
+        self.epoch += 1;
+        Rng::derive(self.cfg.seed, &[1, self.epoch as u64]).shuffle(&mut self.order);
+        self.at = 0;
+        self.loss_sum = 0.0;
+        self.correct = 0;
+        Ok(sums)
+    }
 }
 
 /// Trains a network on `train` (with `traces`, its images' strokes, when `cfg.pen` is above
@@ -276,90 +555,92 @@ pub fn train(
         }),
         _ => anyhow::bail!("--pen needs the strokes of every training image"),
     };
-    let mut net = Network::new(&cfg.arch, cfg.seed)?;
+    let mut run = Run::new(cfg, train.len())?;
     // Workspaces for the largest batch the data allows, not for `--batch` itself.
-    let mut engine = Engine::new(&net, cfg.batch.min(train.len()), cfg.threads)?;
-    let mut opt = Optimizer::new(
-        cfg.optimizer,
-        net.param_count(),
-        &net.decayed(),
-        cfg.weight_decay,
-    );
-    let mut grads = vec![0.0; net.param_count()];
-    let mut order: Vec<u32> = (0..train.len() as u32).collect();
-    let steps_per_epoch = train.len().div_ceil(cfg.batch);
-    let total_steps = steps_per_epoch * cfg.epochs;
-    let start = Instant::now();
+    let mut engine = Engine::new(&run.net, cfg.batch.min(train.len()), cfg.threads)?;
+    let start = Clock::start();
     let mut train_seconds = 0.0;
     let mut history = Vec::new();
-    let mut step = 0usize;
     for epoch in 1..=cfg.epochs {
-        Rng::derive(cfg.seed, &[1, epoch as u64]).shuffle(&mut order);
-        let bar = if cfg.progress {
-            ProgressBar::new(train.len() as u64)
-        } else {
-            ProgressBar::hidden()
-        };
-        bar.set_style(
-            ProgressStyle::with_template(
-                "epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} loss {msg} eta {eta}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(format!("{epoch}/{}", cfg.epochs));
-        let t0 = Instant::now();
-        let (mut loss_sum, mut correct) = (0.0, 0usize);
-        for (b, batch) in order.chunks(cfg.batch).enumerate() {
-            let (loss, c) = engine.step_gradients(
-                &net,
-                train,
-                batch,
-                &cfg.augment,
-                pen,
-                cfg.smoothing,
-                cfg.seed,
-                step as u64,
-                &mut grads,
-            );
-            let lr = cfg.schedule.lr(cfg.lr, step, total_steps);
-            opt.step(&mut net.params, &grads, lr);
-            net.update_running_stats(engine.workspaces(batch.len().div_ceil(SHARD)));
-            loss_sum += loss;
-            correct += c;
-            step += 1;
-            bar.inc(batch.len() as u64);
-            if b % 16 == 0 {
-                bar.set_message(format!("{:.4}", loss / batch.len() as f64));
-            }
-            anyhow::ensure!(
-                loss.is_finite(),
-                "training diverged at epoch {epoch} (loss is {loss}); try a lower --lr"
-            );
+        let bar = Bar::new(cfg, epoch, train.len());
+        let t0 = Clock::start();
+        let mut b = 0;
+        while let Some(jobs) = run.jobs(&cfg.augment, pen) {
+            let images = jobs.iter().map(|j| j.idx.len()).sum();
+            let net = &run.net;
+            let results = engine.each(jobs.len(), |k, ws| shard(ws, net, train, &jobs[k]));
+            let (loss, _) = run.apply(&results)?;
+            bar.advance(b, images, loss);
+            b += 1;
         }
-        bar.finish_and_clear();
-        anyhow::ensure!(
-            net.params.iter().chain(&net.state).all(|v| v.is_finite()),
-            "training diverged at epoch {epoch}: the weights are no longer finite numbers; try a lower --lr"
-        );
-        let secs = t0.elapsed().as_secs_f64();
+        bar.finish();
+        let sums = run.end_epoch()?;
+        let secs = t0.seconds();
         train_seconds += secs;
         let stats = Epoch {
             epoch,
-            loss: loss_sum / train.len() as f64,
-            train_accuracy: correct as f64 / train.len() as f64,
-            val_accuracy: (!val.is_empty()).then(|| engine.accuracy(&net, val)),
-            test_accuracy: (!test.is_empty()).then(|| engine.accuracy(&net, test)),
-            elapsed_seconds: start.elapsed().as_secs_f64(),
+            loss: sums.loss,
+            train_accuracy: sums.accuracy,
+            val_accuracy: (!val.is_empty()).then(|| engine.accuracy(&run.net, val)),
+            test_accuracy: (!test.is_empty()).then(|| engine.accuracy(&run.net, test)),
+            elapsed_seconds: start.seconds(),
             images_per_sec: train.len() as f64 / secs,
         };
         on_epoch(&stats);
         history.push(stats);
     }
     Ok(Trained {
-        net,
+        net: run.net,
         epochs: history,
-        seconds: start.elapsed().as_secs_f64(),
+        seconds: start.seconds(),
         images_per_sec: (train.len() * cfg.epochs) as f64 / train_seconds,
     })
+}
+
+/// The terminal's progress bar for an epoch (with the `cli` feature and `cfg.progress`).
+struct Bar {
+    #[cfg(feature = "cli")]
+    bar: ProgressBar,
+}
+
+impl Bar {
+    #[cfg_attr(not(feature = "cli"), allow(unused_variables))]
+    fn new(cfg: &TrainConfig, epoch: usize, images: usize) -> Bar {
+        #[cfg(feature = "cli")]
+        {
+            let bar = if cfg.progress {
+                ProgressBar::new(images as u64)
+            } else {
+                ProgressBar::hidden()
+            };
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "epoch {prefix} [{bar:30}] {pos}/{len} {per_sec} loss {msg} eta {eta}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(format!("{epoch}/{}", cfg.epochs));
+            Bar { bar }
+        }
+        #[cfg(not(feature = "cli"))]
+        Bar {}
+    }
+
+    /// Batch `b` of `images` images is done, with summed loss `loss`.
+    #[cfg_attr(not(feature = "cli"), allow(unused_variables))]
+    fn advance(&self, b: usize, images: usize, loss: f64) {
+        #[cfg(feature = "cli")]
+        {
+            self.bar.inc(images as u64);
+            if b.is_multiple_of(16) {
+                self.bar.set_message(format!("{:.4}", loss / images as f64));
+            }
+        }
+    }
+
+    fn finish(&self) {
+        #[cfg(feature = "cli")]
+        self.bar.finish_and_clear();
+    }
 }

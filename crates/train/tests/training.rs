@@ -3,10 +3,11 @@
 mod common;
 
 use digits_core::idx::Labelled;
+use digits_train::net::Workspace;
 use digits_train::pen::Style;
 use digits_train::rng::Rng;
 use digits_train::traces;
-use digits_train::train::{self, Engine};
+use digits_train::train::{self, Engine, Run, SHARD};
 
 /// A short run on 4,000 images must clearly learn: above 90% on 1,000 held-out test images.
 #[test]
@@ -125,4 +126,64 @@ fn deterministic_for_a_seed_and_independent_of_threads() {
     assert_eq!(bits(&a), bits(&b), "1 vs 2 threads");
     assert_eq!(bits(&a), bits(&c), "1 vs 3 threads");
     assert_ne!(bits(&a), bits(&run(2, 8)), "another seed");
+}
+
+/// A run stepped by hand, its shards computed in 1, 2 or 3 workspaces in turn (as the page's
+/// workers would), gives the engine's model bit for bit, and its loss per epoch.
+#[test]
+fn shards_computed_anywhere_give_the_engines_model() {
+    let data = common::train_set().slice(0..700);
+    let traces = traces::trace_all(&data.images.pixels, 2).unwrap();
+    let arch = "conv6k3p1,bn,relu,maxpool2,flatten,fc16,bn,relu,drop0.3,fc10";
+    let mut cfg = common::config(arch, 2, 2);
+    cfg.pen = 0.4;
+    let mut losses = Vec::new();
+    let engine = train::train(
+        &cfg,
+        &data,
+        Some(&traces),
+        &Labelled::default(),
+        &Labelled::default(),
+        |e| losses.push(e.loss),
+    )
+    .unwrap();
+    let bits = |net: &digits_train::net::Network| -> Vec<u32> {
+        net.params
+            .iter()
+            .chain(&net.state)
+            .map(|v| v.to_bits())
+            .collect()
+    };
+    let pen = train::Pen {
+        traces: &traces,
+        share: cfg.pen,
+    };
+    for workers in [1, 2, 3] {
+        let mut run = Run::new(&cfg, data.len()).unwrap();
+        let mut spaces: Vec<Workspace> = (0..workers)
+            .map(|_| Workspace::new(&run.net, SHARD))
+            .collect();
+        let mut epoch_losses = Vec::new();
+        for _ in 0..cfg.epochs {
+            while let Some(step) = run.step_on(&mut spaces, &data, &cfg.augment, Some(pen)) {
+                step.unwrap();
+            }
+            epoch_losses.push(run.end_epoch().unwrap().loss);
+        }
+        assert_eq!(bits(&run.net), bits(&engine.net), "{workers} workspaces");
+        assert_eq!(epoch_losses, losses, "{workers} workspaces");
+        assert_eq!(run.steps(), cfg.epochs * data.len().div_ceil(cfg.batch));
+    }
+    // A result for another network, or too few results, is an error, not a wrong step.
+    let mut run = Run::new(&cfg, data.len()).unwrap();
+    assert!(run.apply(&[]).is_err());
+    let wrong = train::ShardResult {
+        grads: vec![0.0; 3],
+        bn: vec![],
+        loss: 0.0,
+        correct: 0,
+    };
+    let shards = cfg.batch.div_ceil(SHARD);
+    assert!(run.apply(&vec![wrong; shards]).is_err());
+    assert_eq!(run.steps(), 0);
 }
