@@ -18,7 +18,7 @@ cargo test --workspace --release
 echo "== wasm == native: preprocessing + inference in headless Chromium (wasm-bindgen-test)"
 cargo run -p digits-web --release --example parity_fixture
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(command -v chromedriver) \
-  cargo test -p digits-web --target wasm32-unknown-unknown --release --test parity --test page
+  cargo test -p digits-web --target wasm32-unknown-unknown --release --test parity --test page --test training
 
 echo "== the shipped ONNX model in the official checker and ONNX Runtime"
 py=target/pyenv/bin/python

@@ -1,1 +1,2 @@
 pub mod parity;
+pub mod training;

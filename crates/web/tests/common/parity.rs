@@ -2,6 +2,8 @@
 //! tests/e2e/digits.json at several scales, through preprocessing and the model loaded as the page
 //! loads it. Shared by the fixture tool (examples/parity_fixture.rs, native) and the test
 //! (tests/parity.rs, in the browser).
+// Each test binary that includes `common` uses only some of it.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 
@@ -13,10 +15,8 @@ const DRAWINGS: &str = include_str!("../../../../tests/e2e/digits.json");
 const SCALES: [f32; 3] = [1.0, 317.0, 1234.5];
 
 /// Where the fixture tool writes the native probabilities, relative to this crate.
-#[allow(dead_code)]
 pub const FIXTURE: &str = "../../target/wasm-parity.json";
 /// Where it writes the native layer views.
-#[allow(dead_code)]
 pub const LAYERS_FIXTURE: &str = "../../target/wasm-parity-layers.json";
 
 /// The drawings of digits.json, 0 to 9: strokes of [x, y] points.
@@ -36,7 +36,6 @@ fn inputs() -> Vec<Vec<f32>> {
 
 /// What "Inside the network" shows for every drawing, flattened: every layer of the CNN (the
 /// layer plan), then every layer of the plain network, as `Model::layers` gives them.
-#[allow(dead_code)]
 pub fn layers() -> Vec<f32> {
     let mut out = Vec::new();
     for bytes in [MODEL, MLP] {
@@ -68,5 +67,4 @@ pub fn probabilities() -> Vec<f32> {
 }
 
 /// Probabilities per drawing and scale.
-#[allow(dead_code)]
 pub const COUNT: usize = 10 * SCALES.len() * digits_core::CLASSES;
