@@ -27,6 +27,9 @@ pub fn load_named(bytes: &[u8], name: &str) -> Result<Model, ModelError> {
 
 /// The line about the model under the page, from its metadata (`parameters`, `test_accuracy`).
 pub fn about(parameters: Option<&str>, test_accuracy: Option<&str>) -> String {
+    // A count the page's prose writes with thousands separators (33,482); anything else as it is.
+    let grouped = parameters.map(|p| p.parse::<u64>().map_or(p.to_string(), crate::text::grouped));
+    let parameters = grouped.as_deref();
     match (parameters, test_accuracy.map(str::parse::<f64>)) {
         (Some(p), Some(Ok(a))) => format!(
             "Model: a {p}-parameter CNN, {:.2}% on the 10,000 MNIST test digits. Trained from scratch with ndarray, run with tract in WebAssembly.",
@@ -53,9 +56,10 @@ mod tests {
         .unwrap();
         let want = format!(
             "Model: a {}-parameter CNN, {:.2}% on",
-            report.parameters,
+            crate::text::grouped(report.parameters as u64),
             100.0 * report.test.accuracy
         );
+        assert!(want.contains("33,482"), "{want}");
         assert!(about.starts_with(&want), "{about}");
     }
 
@@ -64,6 +68,10 @@ mod tests {
         assert_eq!(
             about(Some("12"), Some("lots")),
             "Model: a 12-parameter CNN, run with tract in WebAssembly."
+        );
+        assert_eq!(
+            about(Some("many"), None),
+            "Model: a many-parameter CNN, run with tract in WebAssembly."
         );
         assert_eq!(
             about(None, Some("0.9")),
