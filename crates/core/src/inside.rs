@@ -25,6 +25,15 @@ pub struct Filters {
 }
 
 impl Filters {
+    /// The first convolution's kernels of an ONNX model's bytes ([`Filters::of_graph`]); `None`
+    /// for bytes that are not an ONNX model, or a model without one.
+    pub fn from_onnx(bytes: &[u8]) -> Option<Filters> {
+        let mut reader = bytes;
+        use tract_onnx::prelude::Framework;
+        let proto = tract_onnx::onnx().proto_model_for_read(&mut reader).ok()?;
+        Filters::of_graph(proto.graph.as_ref()?)
+    }
+
     /// The first convolution of `graph` with a 2-D kernel and its weights stored in the file
     /// (as float32, or float16 behind a `Cast`); `None` for a model without one.
     pub fn of_graph(graph: &GraphProto) -> Option<Filters> {
@@ -580,9 +589,8 @@ mod tests {
     #[test]
     fn the_filters_are_the_ones_the_first_layer_applies() {
         let model = Model::from_bytes_with_layers(MODEL, "model.onnx").unwrap();
-        let f = model
-            .filters()
-            .expect("the shipped model has a first convolution");
+        let f = Filters::from_onnx(MODEL).expect("the shipped model has a first convolution");
+        assert!(Filters::from_onnx(b"not onnx").is_none());
         assert_eq!((f.count, f.channels_in, f.size), (16, 1, 3));
         let input = seven();
         let views = model.layers(&input).unwrap();

@@ -108,8 +108,6 @@ pub struct Model {
     plan: Plan,
     /// The extra outputs after the probabilities (tensor, op), when loaded with its layers.
     shown: Vec<(String, String)>,
-    /// The first convolution's kernels, when loaded with its layers.
-    filters: Option<crate::inside::Filters>,
     metadata: Vec<(String, String)>,
     /// Images per run when the plan was made for a fixed batch size.
     batch: Option<usize>,
@@ -249,12 +247,9 @@ impl Model {
         // (which would hide a wrong shape behind tract's unification errors). A model made for
         // a fixed number of images (PyTorch's default export has 1) is run with that many.
         let fixed = Self::declared_batch(&model)?;
-        let (shown, filters) = match (&proto.graph, layers) {
-            (Some(graph), true) => (
-                shown_tensors(graph),
-                crate::inside::Filters::of_graph(graph),
-            ),
-            _ => (Vec::new(), None),
+        let shown = match (&proto.graph, layers) {
+            (Some(graph), true) => shown_tensors(graph),
+            _ => Vec::new(),
         };
         if !shown.is_empty() {
             let output = model
@@ -280,7 +275,6 @@ impl Model {
         let mut loaded = Model {
             plan,
             shown,
-            filters,
             metadata,
             batch,
             softmax: false,
@@ -292,12 +286,6 @@ impl Model {
             .map_err(|e| e.to_string())?;
         loaded.softmax = !trial.iter().all(probabilities);
         Ok(loaded)
-    }
-
-    /// The first convolution's kernels, for a model loaded [with its
-    /// layers](Model::from_bytes_with_layers) that has one.
-    pub fn filters(&self) -> Option<&crate::inside::Filters> {
-        self.filters.as_ref()
     }
 
     /// Whether the model's outputs are scores that this wrapper turns into probabilities.
@@ -691,7 +679,6 @@ mod tests {
         // A model loaded without its layers shows only the input and the answer.
         let two = plain.layers(&x[..PIXELS]).unwrap();
         assert_eq!(two.len(), 2);
-        assert!(plain.filters().is_none());
         assert!(matches!(
             model.layers(&x[..10]),
             Err(ModelError::InputLength { .. })

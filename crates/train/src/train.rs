@@ -160,6 +160,34 @@ pub struct ShardJob<'a> {
     pub scale: f32,
 }
 
+impl<'a> ShardJob<'a> {
+    /// The jobs of one step on the images `batch`, in shard order.
+    pub fn split(
+        batch: &'a [u32],
+        augment: &'a Augment,
+        pen: Option<Pen<'a>>,
+        smoothing: f32,
+        seed: u64,
+        step: u64,
+    ) -> Vec<ShardJob<'a>> {
+        let scale = 1.0 / batch.len() as f32;
+        batch
+            .chunks(SHARD)
+            .enumerate()
+            .map(|(shard, idx)| ShardJob {
+                idx,
+                augment,
+                pen,
+                smoothing,
+                seed,
+                step,
+                shard,
+                scale,
+            })
+            .collect()
+    }
+}
+
 /// One shard of a training step: images `job.idx` of `data` (some redrawn with the pen),
 /// distorted, forward and backward through `net` in `ws`, with the random stream of (seed,
 /// step, shard).
@@ -310,21 +338,8 @@ impl Engine {
         seed: u64,
         step: u64,
     ) -> Vec<ShardResult> {
-        let scale = 1.0 / batch.len() as f32;
-        let chunks: Vec<&[u32]> = batch.chunks(SHARD).collect();
-        self.each(chunks.len(), |k, ws| {
-            let job = ShardJob {
-                idx: chunks[k],
-                augment,
-                pen,
-                smoothing,
-                seed,
-                step,
-                shard: k,
-                scale,
-            };
-            shard(ws, net, data, &job)
-        })
+        let jobs = ShardJob::split(batch, augment, pen, smoothing, seed, step);
+        self.each(jobs.len(), |k, ws| shard(ws, net, data, &jobs[k]))
     }
 
     /// [`Engine::shards`] [`combine`]d: the step's gradient in `grads`; returns (summed loss,
@@ -426,23 +441,14 @@ impl Run {
         pen: Option<Pen<'a>>,
     ) -> Option<Vec<ShardJob<'a>>> {
         let batch = self.next_batch()?;
-        let scale = 1.0 / batch.len() as f32;
-        Some(
-            batch
-                .chunks(SHARD)
-                .enumerate()
-                .map(|(k, idx)| ShardJob {
-                    idx,
-                    augment,
-                    pen,
-                    smoothing: self.cfg.smoothing,
-                    seed: self.cfg.seed,
-                    step: self.step as u64,
-                    shard: k,
-                    scale,
-                })
-                .collect(),
-        )
+        Some(ShardJob::split(
+            batch,
+            augment,
+            pen,
+            self.cfg.smoothing,
+            self.cfg.seed,
+            self.step as u64,
+        ))
     }
 
     /// Takes the next step on this thread, its shards shared out over `workspaces` in turn (as

@@ -71,8 +71,10 @@ impl Paint {
 
 #[derive(Default)]
 struct State {
-    /// The CNN with its layers, loaded from the page's model on first use.
+    /// The CNN with its layers, loaded from the page's model on first use, and its first
+    /// layer's filters.
     cnn: Option<Model>,
+    filter_weights: Option<inside::Filters>,
     /// The layer names the figures in `#layers` were made for, and their canvases.
     layout: Vec<String>,
     layers: Vec<Paint>,
@@ -227,7 +229,7 @@ impl Inside {
         for (p, t) in state.layers.iter().zip(&tiles) {
             p.tiles(t);
         }
-        let Some(filters) = state.cnn.as_ref().and_then(Model::filters) else {
+        let Some(filters) = &state.filter_weights else {
             return;
         };
         // The first shown layer after the input is what the filters make (conv + ReLU).
@@ -328,7 +330,11 @@ impl Inside {
             && let Some(bytes) = self.model.bytes()
         {
             match Model::from_bytes_with_layers(&bytes, model_file::MODEL_URL) {
-                Ok(m) => self.state.borrow_mut().cnn = Some(m),
+                Ok(m) => {
+                    let mut state = self.state.borrow_mut();
+                    state.cnn = Some(m);
+                    state.filter_weights = inside::Filters::from_onnx(&bytes);
+                }
                 Err(e) => js::error(&format!("the layer views: {e}")),
             }
         }

@@ -45,30 +45,26 @@ mod browser {
             .collect()
     }
 
+    /// The largest difference between the native and the wasm values (as many of each).
+    fn worst(native: &[f32], wasm: &[f32]) -> f32 {
+        assert_eq!(native.len(), wasm.len());
+        native
+            .iter()
+            .zip(wasm)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max)
+    }
+
     /// Every layer the page shows, of both networks, as the native build computes it.
     #[wasm_bindgen_test]
     fn wasm_layers_match_native_within_1e_5() {
-        let native = parse(NATIVE_LAYERS);
-        let wasm = super::parity::layers();
-        assert_eq!(native.len(), wasm.len());
-        let worst = native
-            .iter()
-            .zip(&wasm)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max);
+        let worst = worst(&parse(NATIVE_LAYERS), &super::parity::layers());
         assert!(worst < 1e-5, "max abs difference {worst}");
     }
 
     #[wasm_bindgen_test]
     fn wasm_matches_native_within_1e_5() {
-        let native = parse(NATIVE);
-        let wasm = super::parity::probabilities();
-        assert_eq!(native.len(), wasm.len());
-        let worst = native
-            .iter()
-            .zip(&wasm)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max);
+        let worst = worst(&parse(NATIVE), &super::parity::probabilities());
         assert!(worst < 1e-5, "max abs difference {worst}");
     }
 }
