@@ -13,7 +13,7 @@ use digits_train::augment::Augment;
 use digits_train::net::Network;
 use digits_train::optim::{Optimizer, OptimizerKind};
 use digits_train::rng::Rng;
-use digits_train::train::{Engine, Pen};
+use digits_train::train::{self, Engine, Pen};
 
 const BATCH: usize = 128;
 
@@ -89,17 +89,9 @@ fn training(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new(name, format!("{threads} threads")), |b| {
             b.iter(|| {
                 let batch = &batches[step as usize % batches.len()];
-                engine.step_gradients(
-                    &net,
-                    &data,
-                    batch,
-                    &Augment::DEFAULT,
-                    pen,
-                    0.0,
-                    1,
-                    step,
-                    &mut grads,
-                );
+                let results =
+                    engine.shards(&net, &data, batch, &Augment::DEFAULT, pen, 0.0, 1, step);
+                train::combine(&results, &mut grads);
                 opt.step(&mut net.params, &grads, 1e-3);
                 step += 1;
             })

@@ -341,25 +341,6 @@ impl Engine {
         let jobs = ShardJob::split(batch, augment, pen, smoothing, seed, step);
         self.each(jobs.len(), |k, ws| shard(ws, net, data, &jobs[k]))
     }
-
-    /// [`Engine::shards`] [`combine`]d: the step's gradient in `grads`; returns (summed loss,
-    /// correct). The batch-norm statistics are left out (see [`train`]).
-    #[allow(clippy::too_many_arguments)]
-    pub fn step_gradients(
-        &mut self,
-        net: &Network,
-        data: &Labelled,
-        batch: &[u32],
-        augment: &Augment,
-        pen: Option<Pen<'_>>,
-        smoothing: f32,
-        seed: u64,
-        step: u64,
-        grads: &mut [f32],
-    ) -> (f64, usize) {
-        let results = self.shards(net, data, batch, augment, pen, smoothing, seed, step);
-        combine(&results, grads)
-    }
 }
 
 /// A finished training run.

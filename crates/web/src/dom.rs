@@ -39,3 +39,20 @@ pub fn string(obj: &JsValue, key: &str) -> Option<String> {
         .ok()
         .and_then(|v| v.as_string())
 }
+
+/// Calls `f(on_screen)` whenever `el` comes into view or leaves it, for as long as the page lives.
+pub fn on_visibility(
+    el: &web_sys::Element,
+    mut f: impl FnMut(bool) + 'static,
+) -> Result<(), JsValue> {
+    let cb = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
+        let seen = entries
+            .iter()
+            .filter_map(|e| e.dyn_into::<web_sys::IntersectionObserverEntry>().ok())
+            .any(|e| e.is_intersecting());
+        f(seen)
+    });
+    web_sys::IntersectionObserver::new(cb.as_ref().unchecked_ref())?.observe(el);
+    cb.forget();
+    Ok(())
+}

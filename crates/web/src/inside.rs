@@ -21,10 +21,7 @@ use digits_core::metrics::argmax;
 use digits_core::model::{LayerView, Model};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{Clamped, JsCast};
-use web_sys::{
-    CanvasRenderingContext2d, Element, HtmlCanvasElement, ImageData, IntersectionObserver,
-    IntersectionObserverEntry,
-};
+use web_sys::{CanvasRenderingContext2d, Element, HtmlCanvasElement, ImageData};
 
 use crate::inside_text as text;
 use crate::js::{self, fetch_bytes, now, yield_now};
@@ -113,19 +110,13 @@ impl Inside {
             waiting: RefCell::new(None),
         });
         let me = inside.clone();
-        let cb = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
-            let seen = entries
-                .iter()
-                .filter_map(|e| e.dyn_into::<IntersectionObserverEntry>().ok())
-                .any(|e| e.is_intersecting());
+        crate::dom::on_visibility(&inside.el.section, move |seen| {
             me.visible.set(seen);
             let waiting = me.waiting.borrow_mut().take();
             if let (true, Some((input, settled))) = (seen, waiting) {
                 me.show(input.as_deref(), settled);
             }
-        });
-        IntersectionObserver::new(cb.as_ref().unchecked_ref())?.observe(&inside.el.section);
-        cb.forget();
+        })?;
         Ok(inside)
     }
 

@@ -23,7 +23,7 @@ use digits_core::report::ModelReport;
 use digits_core::svg::{self, Sample};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{Element, Event, IntersectionObserver, IntersectionObserverEntry, MouseEvent};
+use web_sys::{Element, Event, MouseEvent};
 
 use crate::check;
 use crate::dom::listen;
@@ -71,18 +71,12 @@ impl Report {
         });
         wasm_bindgen_futures::spawn_local(report.clone().load_stored());
         let r = report.clone();
-        let cb = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
-            let seen = entries
-                .iter()
-                .filter_map(|e| e.dyn_into::<IntersectionObserverEntry>().ok())
-                .any(|e| e.is_intersecting());
+        crate::dom::on_visibility(&report.el.section, move |seen| {
             if seen {
                 r.state.borrow_mut().visible = true;
                 r.maybe_start();
             }
-        });
-        IntersectionObserver::new(cb.as_ref().unchecked_ref())?.observe(&report.el.section);
-        cb.forget();
+        })?;
         let r = report.clone();
         listen(
             report.el.confusion.as_ref(),
