@@ -3,7 +3,8 @@ standard ONNX: they pass the official checker and ONNX Runtime, a runtime other 
 gives the accuracy the trainer's reports state.
 
 Run by scripts/test.sh: python3 tests/onnx_interop.py (needs onnx, onnxruntime, numpy and
-data/mnist)."""
+data/mnist). With DIGITS_MODEL and DIGITS_REPORT set, checks that model and report instead (the
+page's "Train your own" downloads, in tests/e2e/train.test.mjs)."""
 
 import json
 import pathlib
@@ -81,4 +82,10 @@ class ShippedPlainNetwork(ShippedModel):
 
 
 if __name__ == "__main__":
+    import os
+
+    if os.environ.get("DIGITS_MODEL"):
+        ShippedModel.MODEL = pathlib.Path(os.environ["DIGITS_MODEL"])
+        ShippedModel.REPORT = pathlib.Path(os.environ["DIGITS_REPORT"])
+        del ShippedPlainNetwork
     unittest.main(verbosity=2)

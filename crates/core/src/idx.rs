@@ -174,8 +174,8 @@ impl Labelled {
 /// Inflates `bytes` if they start with the gzip magic, else returns them as they are. The IDX
 /// header is inflated first: it says how long the file is, so a file that inflates to more than
 /// that (a gzip bomb behind a small header) is refused after inflating only what was declared,
-/// and never more than [`MAX_DECOMPRESSED`] bytes.
-fn maybe_gunzip(bytes: &[u8], file: &str) -> Result<Vec<u8>, IdxError> {
+/// and never more than [`MAX_DECOMPRESSED`] bytes. `file` names it in errors.
+pub fn inflate(bytes: &[u8], file: &str) -> Result<Vec<u8>, IdxError> {
     if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
         return Ok(bytes.to_vec());
     }
@@ -270,7 +270,7 @@ fn parse_header<'a>(
 /// Parses an IDX image file (raw or gzip). `file` names it in errors.
 /// Images must be `side x side` (28 for MNIST).
 fn parse_images(bytes: &[u8], file: &str, side: usize) -> Result<Images, IdxError> {
-    let bytes = maybe_gunzip(bytes, file)?;
+    let bytes = inflate(bytes, file)?;
     let (shape, data) = parse_header(&bytes, file, IMAGES_MAGIC, "unsigned-byte images, 3 dims")?;
     let (count, rows, cols) = (shape[0], shape[1], shape[2]);
     if rows != side || cols != side {
@@ -291,7 +291,7 @@ fn parse_images(bytes: &[u8], file: &str, side: usize) -> Result<Images, IdxErro
 
 /// Parses an IDX label file (raw or gzip); every label must be below `classes`.
 fn parse_labels(bytes: &[u8], file: &str, classes: usize) -> Result<Vec<u8>, IdxError> {
-    let bytes = maybe_gunzip(bytes, file)?;
+    let bytes = inflate(bytes, file)?;
     let (_, data) = parse_header(&bytes, file, LABELS_MAGIC, "unsigned-byte labels, 1 dim")?;
     if let Some(index) = data.iter().position(|&l| l as usize >= classes) {
         return Err(IdxError::LabelRange {

@@ -28,6 +28,7 @@ pub mod preprocess;
 pub mod report;
 pub mod segment;
 pub mod svg;
+pub mod text;
 pub mod trace;
 
 /// Side of an MNIST image in pixels.

@@ -28,7 +28,6 @@ pub mod pad;
 pub mod page;
 pub mod protocol;
 pub mod report_text;
-pub mod text;
 
 #[cfg(target_arch = "wasm32")]
 mod canvas;
@@ -97,6 +96,7 @@ mod root {
         let doc = window.document().ok_or("no document")?;
         let page = Page::resolve(&doc).map_err(|e| format!("the page is incomplete: {e}"))?;
         let retry = page.model.retry.clone();
+        let use_shipped = page.model.use_shipped.clone();
         let model = Rc::new(ModelSlot::new(page.model));
         let draw = Draw::attach(page.draw, model.clone())?;
         let inside = Inside::attach(page.inside, model.clone())?;
@@ -114,6 +114,20 @@ mod root {
         listen(retry.as_ref(), "click", move |_: web_sys::Event| {
             wasm_bindgen_futures::spawn_local(a.clone().load_model(true))
         })?;
+        // "Train your own" (the second wasm module) hands over a model it trained.
+        let a = app.clone();
+        listen(
+            doc.as_ref(),
+            "digits-use-model",
+            move |e: web_sys::CustomEvent| {
+                let bytes = js_sys::Uint8Array::new(&e.detail()).to_vec();
+                a.switch_model(|m| m.use_trained(bytes).map(|_| true));
+            },
+        )?;
+        let a = app.clone();
+        listen(use_shipped.as_ref(), "click", move |_: web_sys::Event| {
+            a.switch_model(|m| Ok(m.use_shipped()));
+        })?;
         let _ = app.root.class_list().add_1("wasm-ready");
         APP.with(|cell| cell.set(app.clone()).ok());
         wasm_bindgen_futures::spawn_local(app.load_model(false));
@@ -121,6 +135,23 @@ mod root {
     }
 
     impl App {
+        /// Changes the pad's model with `f` and reads the drawing again with it.
+        fn switch_model(&self, f: impl FnOnce(&ModelSlot) -> Result<bool, String>) {
+            match f(&self.model) {
+                Ok(changed) => {
+                    let trained = self.model.is_trained();
+                    let _ = self
+                        .root
+                        .class_list()
+                        .toggle_with_force("trained-model", trained);
+                    if changed {
+                        self.draw.show();
+                    }
+                }
+                Err(e) => crate::js::warn(&format!("the trained model could not be used: {e}")),
+            }
+        }
+
         /// Loads the model (`fresh`: past every cache) and tells the features how it went.
         async fn load_model(self: Rc<Self>, fresh: bool) {
             let ready = self.model.load(fresh).await;

@@ -24,6 +24,9 @@ enum State {
 pub struct ModelSlot {
     el: ModelElements,
     state: RefCell<State>,
+    /// The shipped model and its line under the page, kept while the pad reads with a model
+    /// trained in the page ("Train your own").
+    shipped: RefCell<Option<(State, String)>>,
 }
 
 impl ModelSlot {
@@ -31,6 +34,7 @@ impl ModelSlot {
         ModelSlot {
             el,
             state: RefCell::new(State::Loading),
+            shipped: RefCell::new(None),
         }
     }
 
@@ -102,6 +106,43 @@ impl ModelSlot {
                 false
             }
         }
+    }
+
+    /// Switches the pad to a model trained in the page (its ONNX `bytes`), keeping the shipped
+    /// one to switch back to; refused with the reason if it does not load.
+    pub fn use_trained(&self, bytes: Vec<u8>) -> Result<(), String> {
+        let model =
+            model_file::load_named(&bytes, "your trained model").map_err(|e| e.to_string())?;
+        let about = format!(
+            "Reading with the model you trained in this page: {}",
+            model_file::about(model.meta("parameters"), model.meta("test_accuracy"))
+                .trim_start_matches("Model: ")
+        );
+        let previous = self.state.replace(State::Ready(model, bytes.into()));
+        let mut shipped = self.shipped.borrow_mut();
+        if shipped.is_none() {
+            let text = self.el.about.text_content().unwrap_or_default();
+            *shipped = Some((previous, text));
+        }
+        self.el.about.set_text_content(Some(&about));
+        self.el.switch.set_hidden(false);
+        Ok(())
+    }
+
+    /// Whether the pad reads with a model trained in the page.
+    pub fn is_trained(&self) -> bool {
+        self.shipped.borrow().is_some()
+    }
+
+    /// Back to the shipped model after [`ModelSlot::use_trained`]; false if it was in use.
+    pub fn use_shipped(&self) -> bool {
+        let Some((state, text)) = self.shipped.borrow_mut().take() else {
+            return false;
+        };
+        *self.state.borrow_mut() = state;
+        self.el.about.set_text_content(Some(&text));
+        self.el.switch.set_hidden(true);
+        true
     }
 
     fn show_status(&self, text: &str, error: bool) {

@@ -28,7 +28,10 @@ pub fn load_named(bytes: &[u8], name: &str) -> Result<Model, ModelError> {
 /// The line about the model under the page, from its metadata (`parameters`, `test_accuracy`).
 pub fn about(parameters: Option<&str>, test_accuracy: Option<&str>) -> String {
     // A count the page's prose writes with thousands separators (33,482); anything else as it is.
-    let grouped = parameters.map(|p| p.parse::<u64>().map_or(p.to_string(), crate::text::grouped));
+    let grouped = parameters.map(|p| {
+        p.parse::<u64>()
+            .map_or(p.to_string(), digits_core::text::grouped)
+    });
     let parameters = grouped.as_deref();
     match (parameters, test_accuracy.map(str::parse::<f64>)) {
         (Some(p), Some(Ok(a))) => format!(
@@ -56,7 +59,7 @@ mod tests {
         .unwrap();
         let want = format!(
             "Model: a {}-parameter CNN, {:.2}% on",
-            crate::text::grouped(report.parameters as u64),
+            digits_core::text::grouped(report.parameters as u64),
             100.0 * report.test.accuracy
         );
         assert!(want.contains("33,482"), "{want}");

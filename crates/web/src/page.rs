@@ -65,6 +65,8 @@ elements! {
         status_text: HtmlElement = "status-text",
         retry: HtmlButtonElement = "retry",
         about: HtmlElement = "about",
+        switch: HtmlElement = "model-switch",
+        use_shipped: HtmlButtonElement = "use-shipped",
     }
 }
 

@@ -4,7 +4,7 @@
 use digits_core::metrics::Confusion;
 use digits_core::report::StyleFigures;
 
-use crate::text::grouped;
+use digits_core::text::grouped;
 
 /// At most this many digits in the sample grid after a click on a matrix cell.
 pub const GRID_MAX: usize = 100;

@@ -1,4 +1,4 @@
-//! How the page writes numbers in its prose.
+//! How the page writes numbers in its prose (the page and its training section alike).
 
 /// An integer with a comma between groups of three digits, as the page's prose writes counts:
 /// 10,000.

@@ -1,0 +1,200 @@
+//! `digits-train-web`: "Train your own", the page's second WebAssembly module. It is the
+//! trainer's library (`digits-train`, the code that made the shipped model) compiled to wasm,
+//! loaded only when the section comes into view (`web/train.js`), so the first prediction
+//! never waits for it. The page's instance runs the loop and the section; Web Workers
+//! (`web/train-worker.js`, one per core, booting this same module) compute each step's shards.
+//!
+//! ```text
+//! lib (open_training) ─┬─ view ── charts
+//!                      ├─ session ── pool ── protocol
+//!                      │           └─ data
+//!                      └─ settings
+//! worker (on_message) ── protocol, settings
+//! ```
+//!
+//! When a run ends, "Draw with this model" hands the ONNX file to the page's own module with a
+//! `digits-use-model` event on the document (`detail`: the bytes), which loads it as it loads
+//! the shipped model.
+
+pub mod charts;
+pub mod settings;
+
+#[cfg(target_arch = "wasm32")]
+mod data;
+#[cfg(target_arch = "wasm32")]
+mod pool;
+#[cfg(target_arch = "wasm32")]
+mod protocol;
+#[cfg(target_arch = "wasm32")]
+mod session;
+#[cfg(target_arch = "wasm32")]
+mod view;
+#[cfg(target_arch = "wasm32")]
+mod worker;
+
+#[cfg(target_arch = "wasm32")]
+pub use section::open_training;
+#[cfg(target_arch = "wasm32")]
+pub use worker::on_message;
+
+#[cfg(target_arch = "wasm32")]
+mod section {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::prelude::*;
+
+    use crate::pool::worker_count;
+    use crate::session::{self, Control, Trained};
+    use crate::settings::Settings;
+    use crate::view::{Phase, View};
+
+    struct Section {
+        view: View,
+        control: Rc<Cell<Control>>,
+        /// The last finished model, and the object URLs of its downloads.
+        trained: RefCell<Option<(Trained, Vec<String>)>>,
+    }
+
+    thread_local! {
+        static OPEN: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Wires the section up (once per page): run by `web/train.js` when it comes into view.
+    #[wasm_bindgen]
+    pub fn open_training() -> Result<(), JsValue> {
+        console_error_panic_hook::set_once();
+        if OPEN.with(|o| o.replace(true)) {
+            return Ok(());
+        }
+        let doc = web_sys::window()
+            .and_then(|w| w.document())
+            .ok_or("no document")?;
+        let view =
+            View::resolve(&doc).map_err(|e| format!("the training section is incomplete: {e}"))?;
+        let s = Rc::new(Section {
+            view,
+            control: Rc::new(Cell::new(Control::Run)),
+            trained: RefCell::new(None),
+        });
+        s.view.show_spec();
+        s.view.set_phase(Phase::Idle);
+        let t = s.clone();
+        on(&s.view.preset, "change", move || t.view.show_spec())?;
+        let t = s.clone();
+        on(&s.view.start, "click", move || {
+            wasm_bindgen_futures::spawn_local(t.clone().start())
+        })?;
+        let t = s.clone();
+        on(&s.view.pause, "click", move || {
+            let next = match t.control.get() {
+                Control::Pause => Control::Run,
+                _ => Control::Pause,
+            };
+            t.control.set(next);
+        })?;
+        let t = s.clone();
+        on(&s.view.stop, "click", move || t.control.set(Control::Stop))?;
+        let t = s.clone();
+        on(&s.view.use_trained, "click", move || t.use_trained())?;
+        let _ = s.view.section.class_list().add_1("train-ready");
+        Ok(())
+    }
+
+    fn on(
+        el: &web_sys::EventTarget,
+        name: &str,
+        mut f: impl FnMut() + 'static,
+    ) -> Result<(), JsValue> {
+        let cb = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| f());
+        el.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref())?;
+        cb.forget();
+        Ok(())
+    }
+
+    impl Section {
+        async fn start(self: Rc<Self>) {
+            let workers = worker_count();
+            let settings = match self.view.with_form(|f| Settings::from_form(f, workers)) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.view.say(&e, true);
+                    return;
+                }
+            };
+            self.control.set(Control::Run);
+            self.view.clear_result();
+            let outcome =
+                session::train(&self.view, &settings, workers, self.control.clone()).await;
+            match outcome {
+                Ok(Some(trained)) => {
+                    self.view.set_phase(Phase::Done);
+                    self.finished(trained);
+                }
+                Ok(None) => {
+                    self.view.set_phase(Phase::Idle);
+                    self.view.say(
+                        "Stopped. Nothing was kept; Start trains again from the beginning.",
+                        false,
+                    );
+                }
+                Err(e) => {
+                    self.view.set_phase(Phase::Failed);
+                    self.view
+                        .say(&format!("Training failed: {e}. Nothing was kept."), true);
+                }
+            }
+        }
+
+        fn finished(&self, trained: Trained) {
+            if let Some((_, urls)) = self.trained.borrow_mut().take() {
+                for u in urls {
+                    let _ = web_sys::Url::revoke_object_url(&u);
+                }
+            }
+            let r = &trained.report;
+            let model_url = object_url(&trained.onnx, "application/octet-stream");
+            let report_url = object_url(r.to_json().as_bytes(), "application/json");
+            let text = format!(
+                "Your model: {:.2}% on the 10,000 MNIST test digits ({} parameters, {} training images, {} epoch(s), {:.0} s).",
+                100.0 * r.test.accuracy,
+                digits_core::text::grouped(r.parameters as u64),
+                digits_core::text::grouped(r.train_images as u64),
+                r.epochs,
+                r.train_seconds
+            );
+            self.view
+                .result(&text, r.test.accuracy, &model_url, &report_url);
+            self.view
+                .say("Done. Draw with it on the pad, or download it.", false);
+            *self.trained.borrow_mut() = Some((trained, vec![model_url, report_url]));
+        }
+
+        /// Hands the finished model to the page's module, which switches the pad to it.
+        fn use_trained(&self) {
+            let trained = self.trained.borrow();
+            let Some((t, _)) = trained.as_ref() else {
+                return;
+            };
+            let init = web_sys::CustomEventInit::new();
+            init.set_detail(&js_sys::Uint8Array::from(t.onnx.as_slice()));
+            if let (Ok(event), Some(doc)) = (
+                web_sys::CustomEvent::new_with_event_init_dict("digits-use-model", &init),
+                web_sys::window().and_then(|w| w.document()),
+            ) {
+                let _ = doc.dispatch_event(&event);
+            }
+        }
+    }
+
+    /// An object URL of `bytes` for a download link ("" if the browser refuses).
+    fn object_url(bytes: &[u8], kind: &str) -> String {
+        let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type(kind);
+        web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+            .and_then(|b| web_sys::Url::create_object_url_with_blob(&b))
+            .unwrap_or_default()
+    }
+}
