@@ -7,6 +7,8 @@
 //    own origin, plus 'wasm-unsafe-eval' for WebAssembly and the SHA-256 of each inline script
 //    (trunk's module loader is inline; its text depends on the hashed file names and the public
 //    URL, so its hash can only be taken here).
+// 2b. The trainer module ("Train your own"): its wasm fetched with SRI by its glue, the glue's
+//    SHA-384 in an import map for the page's dynamic import.
 // 3. eval-worker.js: the template web/eval-worker.js with the wasm-bindgen module's file name
 //    (hashed by trunk): the relay that boots the module in the page's check workers.
 // 4. sw.js: the service worker template web/sw.js with this build's file list and version
@@ -61,6 +63,23 @@ html = html.replace(loader[0], `module_or_path: fetch('${wasmUrl}.xz', { integri
   if (!r.ok) throw new Error(\`HTTP \${r.status} for ${wasmUrl}.xz\`);
   return new Response(new self['xz-decompress'].XzReadableStream(r.body), { headers: { 'Content-Type': 'application/wasm' } });
 })`);
+
+// "Train your own" (crates/train-web, a second wasm module trunk builds without hashed names,
+// loaded by train.js only when its section comes into view): its glue fetches the wasm with its
+// SHA-384, and an import map gives the glue's own SHA-384 to the page's dynamic import of it.
+const sri = (data) => `sha384-${crypto.createHash('sha384').update(data).digest('base64')}`;
+const trainerGlue = path.join(site, 'digits-train-web.js');
+const trainerWasm = path.join(site, 'digits-train-web_bg.wasm');
+if (!fs.existsSync(trainerGlue) || !fs.existsSync(trainerWasm)) fail(`${site}: the trainer module (digits-train-web) was not built`);
+const trainerUrl = "module_or_path = new URL('digits-train-web_bg.wasm', import.meta.url);";
+let glueText = fs.readFileSync(trainerGlue, 'utf8');
+if (!glueText.includes(trainerUrl)) fail(`${trainerGlue}: wasm-bindgen's loader no longer names the module as expected`);
+glueText = glueText.replace(trainerUrl, `module_or_path = fetch(new URL('digits-train-web_bg.wasm', import.meta.url), { integrity: '${sri(fs.readFileSync(trainerWasm))}' });`);
+fs.writeFileSync(trainerGlue, glueText);
+const importMap = `<script type="importmap">${JSON.stringify({ integrity: { './digits-train-web.js': sri(glueText) } })}</script>`;
+const firstScript = html.indexOf('<script');
+if (firstScript < 0) fail(`${indexPath}: no script to put the import map before`);
+html = `${html.slice(0, firstScript)}${importMap}\n  ${html.slice(firstScript)}`;
 
 const sha256 = (data) => crypto.createHash('sha256').update(data).digest('base64');
 const inline = [...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/g)].map((m) => `'sha256-${sha256(m[1])}'`);

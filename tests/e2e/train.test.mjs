@@ -129,6 +129,63 @@ test('a short run learns in the workers; its model draws, downloads and opens in
   await page.click('#use-shipped');
   await page.waitForFunction(() => !document.documentElement.classList.contains('trained-model'));
   assert.equal(await page.locator('#model-switch').isVisible(), false);
+
+  // Kept on the device across a reload, until deleted; then nothing is left in IndexedDB.
+  await page.reload();
+  await page.waitForSelector('html.model-ready');
+  await openSection(page);
+  await page.waitForSelector('#train-result:not([hidden])', { timeout: 10000 });
+  assert.equal(Number(await page.locator('#train-result').getAttribute('data-accuracy')), result);
+  assert.match(await page.locator('#train-result-text').textContent(), /kept on this device/);
+  await page.click('#use-trained');
+  await page.waitForSelector('html.trained-model');
+  await page.click('#train-delete');
+  await page.waitForSelector('#train-result', { state: 'hidden' });
+  await page.waitForFunction(() => !document.documentElement.classList.contains('trained-model'));
+  const kept = await page.evaluate(() => new Promise((resolve, reject) => {
+    const req = indexedDB.open('digits');
+    req.onsuccess = () => {
+      const tx = req.result.transaction('trained');
+      const count = tx.objectStore('trained').count();
+      count.onsuccess = () => resolve(count.result);
+      count.onerror = () => reject(count.error);
+    };
+    req.onerror = () => reject(req.error);
+  }));
+  assert.equal(kept, 0);
+  await page.reload();
+  await openSection(page);
+  assert.equal(await page.locator('#train-result').isHidden(), true);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a run stopped or cut off by a reload keeps nothing', async () => {
+  const { context, page, errors } = await open(env.browser, env.server, DESKTOP);
+  await openSection(page);
+  await fill(page, { 'train-images': '20000', 'train-batch': '64' });
+  await page.click('#train-start');
+  await page.waitForFunction(() => Number(document.querySelector('#train-progress').dataset.images) > 0, null, { timeout: 120000 });
+  // Pause holds the count; resume goes on; stop ends it with nothing kept.
+  await page.click('#train-pause');
+  await page.waitForSelector('#train[data-state="paused"]');
+  const paused = (await counters(page)).images;
+  await page.waitForTimeout(700);
+  assert.equal((await counters(page)).images, paused);
+  await page.click('#train-pause');
+  await page.waitForFunction((n) => Number(document.querySelector('#train-progress').dataset.images) > n, paused);
+  await page.click('#train-stop');
+  await page.waitForSelector('#train[data-state="idle"]');
+  assert.match(await page.locator('#train-message').textContent(), /Nothing was kept/);
+  assert.equal(await page.locator('#train-result').isHidden(), true);
+  // A reload in the middle of a run: nothing of it is kept either.
+  await page.click('#train-start');
+  await page.waitForFunction(() => document.querySelector('#train').dataset.state === 'training', null, { timeout: 60000 });
+  await page.reload();
+  await openSection(page);
+  await page.waitForTimeout(500);
+  assert.equal(await page.locator('#train-result').isHidden(), true);
+  assert.equal(await page.locator('#train').getAttribute('data-state'), 'idle');
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -8,6 +8,7 @@
 //! lib (open_training) ─┬─ view ── charts
 //!                      ├─ session ── pool ── protocol
 //!                      │           └─ data
+//!                      ├─ store (IndexedDB)
 //!                      └─ settings
 //! worker (on_message) ── protocol, settings
 //! ```
@@ -28,6 +29,8 @@ mod protocol;
 #[cfg(target_arch = "wasm32")]
 mod session;
 #[cfg(target_arch = "wasm32")]
+mod store;
+#[cfg(target_arch = "wasm32")]
 mod view;
 #[cfg(target_arch = "wasm32")]
 mod worker;
@@ -38,6 +41,11 @@ pub use section::open_training;
 pub use worker::on_message;
 
 #[cfg(target_arch = "wasm32")]
+fn js_warn(message: &str) {
+    web_sys::console::warn_1(&message.into());
+}
+
+#[cfg(target_arch = "wasm32")]
 mod section {
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
@@ -45,9 +53,12 @@ mod section {
     use wasm_bindgen::JsCast;
     use wasm_bindgen::prelude::*;
 
+    use digits_core::report::ModelReport;
+
     use crate::pool::worker_count;
     use crate::session::{self, Control, Trained};
     use crate::settings::Settings;
+    use crate::store;
     use crate::view::{Phase, View};
 
     struct Section {
@@ -98,7 +109,39 @@ mod section {
         on(&s.view.stop, "click", move || t.control.set(Control::Stop))?;
         let t = s.clone();
         on(&s.view.use_trained, "click", move || t.use_trained())?;
-        let _ = s.view.section.class_list().add_1("train-ready");
+        let t = s.clone();
+        on(&s.view.delete, "click", move || {
+            wasm_bindgen_futures::spawn_local(t.clone().delete())
+        })?;
+        // A model kept from an earlier visit comes back, ready to draw with or download.
+        let t = s.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            match store::load().await {
+                Ok(Some(kept)) => {
+                    match ModelReport::from_json(kept.report.as_bytes(), "the kept model") {
+                        Ok(report) => {
+                            t.view.set_phase(Phase::Done);
+                            t.finished(
+                                Trained {
+                                    onnx: kept.onnx,
+                                    report,
+                                },
+                                true,
+                            );
+                        }
+                        Err(e) => t.view.say(
+                            &format!(
+                                "The model kept on this device is damaged ({e}); train a new one."
+                            ),
+                            true,
+                        ),
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => crate::js_warn(&format!("no kept model: {e}")),
+            }
+            let _ = t.view.section.class_list().add_1("train-ready");
+        });
         Ok(())
     }
 
@@ -130,7 +173,15 @@ mod section {
             match outcome {
                 Ok(Some(trained)) => {
                     self.view.set_phase(Phase::Done);
-                    self.finished(trained);
+                    let kept = store::Kept {
+                        onnx: trained.onnx.clone(),
+                        report: trained.report.to_json(),
+                    };
+                    self.finished(trained, false);
+                    match store::save(&kept).await {
+                        Ok(()) => self.view.say("Done, and kept on this device until you delete it. Draw with it on the pad, or download it.", false),
+                        Err(e) => self.view.say(&format!("Done, but this browser would not keep it ({e}): download it to keep it."), true),
+                    }
                 }
                 Ok(None) => {
                     self.view.set_phase(Phase::Idle);
@@ -147,7 +198,8 @@ mod section {
             }
         }
 
-        fn finished(&self, trained: Trained) {
+        /// Shows a finished model (`kept`: from an earlier visit).
+        fn finished(&self, trained: Trained, kept: bool) {
             if let Some((_, urls)) = self.trained.borrow_mut().take() {
                 for u in urls {
                     let _ = web_sys::Url::revoke_object_url(&u);
@@ -157,7 +209,12 @@ mod section {
             let model_url = object_url(&trained.onnx, "application/octet-stream");
             let report_url = object_url(r.to_json().as_bytes(), "application/json");
             let text = format!(
-                "Your model: {:.2}% on the 10,000 MNIST test digits ({} parameters, {} training images, {} epoch(s), {:.0} s).",
+                "{}: {:.2}% on the 10,000 MNIST test digits ({} parameters, {} training images, {} epoch(s), {:.0} s).",
+                if kept {
+                    "Your model, kept on this device"
+                } else {
+                    "Your model"
+                },
                 100.0 * r.test.accuracy,
                 digits_core::text::grouped(r.parameters as u64),
                 digits_core::text::grouped(r.train_images as u64),
@@ -165,20 +222,49 @@ mod section {
                 r.train_seconds
             );
             self.view
-                .result(&text, r.test.accuracy, &model_url, &report_url);
-            self.view
-                .say("Done. Draw with it on the pad, or download it.", false);
+                .result(&text, r, &model_url, &report_url);
+            if kept {
+                self.view.say(
+                    "Your model from an earlier visit is kept on this device: draw with it, download it, or delete it.",
+                    false,
+                );
+            }
             *self.trained.borrow_mut() = Some((trained, vec![model_url, report_url]));
+        }
+
+        /// Deletes the kept model (the pad goes back to the shipped one if it used it).
+        async fn delete(self: Rc<Self>) {
+            match store::delete().await {
+                Ok(()) => {
+                    if let Some((_, urls)) = self.trained.borrow_mut().take() {
+                        for u in urls {
+                            let _ = web_sys::Url::revoke_object_url(&u);
+                        }
+                    }
+                    hand_over(&JsValue::NULL);
+                    self.view.clear_result();
+                    self.view.set_phase(Phase::Idle);
+                    self.view
+                        .say("Deleted: nothing of it is left on this device.", false);
+                }
+                Err(e) => self.view.say(&format!("Could not delete it: {e}"), true),
+            }
         }
 
         /// Hands the finished model to the page's module, which switches the pad to it.
         fn use_trained(&self) {
             let trained = self.trained.borrow();
-            let Some((t, _)) = trained.as_ref() else {
-                return;
-            };
+            if let Some((t, _)) = trained.as_ref() {
+                hand_over(&js_sys::Uint8Array::from(t.onnx.as_slice()));
+            }
+        }
+    }
+
+    /// Tells the page's module which model to draw with: ONNX bytes, or null for the shipped one.
+    fn hand_over(detail: &JsValue) {
+        {
             let init = web_sys::CustomEventInit::new();
-            init.set_detail(&js_sys::Uint8Array::from(t.onnx.as_slice()));
+            init.set_detail(detail);
             if let (Ok(event), Some(doc)) = (
                 web_sys::CustomEvent::new_with_event_init_dict("digits-use-model", &init),
                 web_sys::window().and_then(|w| w.document()),

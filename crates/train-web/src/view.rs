@@ -1,10 +1,11 @@
 //! The "Train your own" section's elements and everything it shows; the only place that
 //! touches them. Hooks (a contract with the tests): `#train[data-state]`, `#train-start`,
 //! `#train-pause`, `#train-stop`, `#train-progress[data-images][data-epoch]`, `#train-loss` and
-//! `#train-accuracy` (SVG charts), `#train-confusion`, `#train-result[data-accuracy]`,
-//! `#use-trained`, `#download-model`, `#download-report`, `#train-message`.
+//! `#train-accuracy` (SVG charts), `#train-confusion`, `#train-result[data-accuracy][data-rate][data-seconds]`,
+//! `#use-trained`, `#download-model`, `#download-report`, `#train-delete`, `#train-message`.
 
 use digits_core::metrics::Confusion;
+use digits_core::report::ModelReport;
 use digits_core::text::grouped;
 use wasm_bindgen::JsCast;
 use web_sys::{
@@ -37,6 +38,7 @@ pub struct View {
     result: HtmlElement,
     result_text: HtmlElement,
     pub use_trained: HtmlButtonElement,
+    pub delete: HtmlButtonElement,
     download_model: HtmlAnchorElement,
     download_report: HtmlAnchorElement,
 }
@@ -83,6 +85,7 @@ impl View {
             result: by_id(doc, "train-result")?,
             result_text: by_id(doc, "train-result-text")?,
             use_trained: by_id(doc, "use-trained")?,
+            delete: by_id(doc, "train-delete")?,
             download_model: by_id(doc, "download-model")?,
             download_report: by_id(doc, "download-report")?,
         })
@@ -189,7 +192,9 @@ impl View {
 
     pub fn clear_result(&self) {
         self.result.set_hidden(true);
-        let _ = self.result.set_attribute("data-accuracy", "");
+        for name in ["data-accuracy", "data-rate", "data-seconds"] {
+            let _ = self.result.set_attribute(name, "");
+        }
         self.loss.set_inner_html("");
         self.accuracy.set_inner_html("");
         self.confusion.set_inner_html("");
@@ -197,12 +202,14 @@ impl View {
         self.progress(0.0, "");
     }
 
-    /// The finished model: its accuracy, and links to its file and report.
-    pub fn result(&self, text: &str, accuracy: f64, model_url: &str, report_url: &str) {
+    /// The finished model: its accuracy, its training speed (images/s, evaluation excluded) and
+    /// time, and links to its file and report.
+    pub fn result(&self, text: &str, report: &ModelReport, model_url: &str, report_url: &str) {
         self.result_text.set_text_content(Some(text));
-        let _ = self
-            .result
-            .set_attribute("data-accuracy", &format!("{accuracy:.4}"));
+        let r = &self.result;
+        let _ = r.set_attribute("data-accuracy", &format!("{:.4}", report.test.accuracy));
+        let _ = r.set_attribute("data-rate", &format!("{:.1}", report.images_per_sec));
+        let _ = r.set_attribute("data-seconds", &format!("{:.2}", report.train_seconds));
         self.download_model.set_href(model_url);
         self.download_report.set_href(report_url);
         self.result.set_hidden(false);
