@@ -221,8 +221,7 @@ mod section {
                 r.epochs,
                 r.train_seconds
             );
-            self.view
-                .result(&text, r, &model_url, &report_url);
+            self.view.result(&text, r, &model_url, &report_url);
             if kept {
                 self.view.say(
                     "Your model from an earlier visit is kept on this device: draw with it, download it, or delete it.",

@@ -119,9 +119,10 @@ mod root {
         listen(
             doc.as_ref(),
             "digits-use-model",
-            move |e: web_sys::CustomEvent| {
-                let bytes = js_sys::Uint8Array::new(&e.detail()).to_vec();
-                a.switch_model(|m| m.use_trained(bytes).map(|_| true));
+            // (`detail`: its ONNX bytes; null when it was deleted: back to the shipped model.)
+            move |e: web_sys::CustomEvent| match e.detail().dyn_into::<js_sys::Uint8Array>() {
+                Ok(bytes) => a.switch_model(|m| m.use_trained(bytes.to_vec()).map(|_| true)),
+                Err(_) => a.switch_model(|m| Ok(m.use_shipped())),
             },
         )?;
         let a = app.clone();
