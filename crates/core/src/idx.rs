@@ -7,7 +7,7 @@
 
 use std::io::Read;
 
-use crate::model::{to_input, to_input_into};
+use crate::input::{to_input, to_input_into};
 use crate::{CLASSES, PIXELS, SIDE};
 
 /// Magic number of an unsigned-byte IDX file with three dimensions (images).

@@ -3,11 +3,35 @@
 //! read, variants of a drawing that test robustness, and an occlusion map of what the answer
 //! rests on. Pure: no model runs here (the caller passes its classifier in), no browser types.
 
-use tract_onnx::pb::{GraphProto, TensorProto, tensor_proto::DataType};
-use tract_onnx::prelude::f16;
+use half::f16;
+use prost::Message;
 
-use crate::model::LayerView;
+use crate::onnx_pb::{GraphProto, ModelProto, TensorProto, tensor_proto::DataType};
 use crate::{CLASSES, PIXELS, SIDE};
+
+/// What one layer of a model computed for one image (`model::Model::layers`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LayerView {
+    /// The ONNX tensor's name (`relu_3`; `image` for the input, the model's output name for
+    /// the probabilities).
+    pub name: String,
+    /// The ONNX op that made it (`Relu`, `MaxPool`, `GlobalAveragePool`, `Gemm` for the scores
+    /// before softmax, `Softmax`; `Input` for the input).
+    pub op: String,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    /// `channels x height x width` values, channel by channel, row by row.
+    pub values: Vec<f32>,
+}
+
+impl LayerView {
+    /// Channel `c`'s `height x width` values.
+    pub fn channel(&self, c: usize) -> &[f32] {
+        let plane = self.height * self.width;
+        &self.values[c * plane..(c + 1) * plane]
+    }
+}
 
 /// The first convolution's kernels, as stored in the model (batch norm folded in, where the
 /// trainer folded it).
@@ -28,9 +52,7 @@ impl Filters {
     /// The first convolution's kernels of an ONNX model's bytes ([`Filters::of_graph`]); `None`
     /// for bytes that are not an ONNX model, or a model without one.
     pub fn from_onnx(bytes: &[u8]) -> Option<Filters> {
-        let mut reader = bytes;
-        use tract_onnx::prelude::Framework;
-        let proto = tract_onnx::onnx().proto_model_for_read(&mut reader).ok()?;
+        let proto = ModelProto::decode(bytes).ok()?;
         Filters::of_graph(proto.graph.as_ref()?)
     }
 

@@ -21,9 +21,12 @@
 #[cfg(not(target_arch = "wasm32"))]
 pub mod files;
 pub mod idx;
+pub mod input;
 pub mod inside;
 pub mod metrics;
+#[cfg(feature = "tract")]
 pub mod model;
+pub mod onnx_pb;
 pub mod preprocess;
 pub mod report;
 pub mod segment;

@@ -39,29 +39,7 @@ pub struct StepTime {
     pub seconds: f64,
 }
 
-/// What one layer of a model computed for one image ([`Model::layers`]).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct LayerView {
-    /// The ONNX tensor's name (`relu_3`; `image` for the input, the model's output name for
-    /// the probabilities).
-    pub name: String,
-    /// The ONNX op that made it (`Relu`, `MaxPool`, `GlobalAveragePool`, `Gemm` for the scores
-    /// before softmax, `Softmax`; `Input` for the input).
-    pub op: String,
-    pub channels: usize,
-    pub height: usize,
-    pub width: usize,
-    /// `channels x height x width` values, channel by channel, row by row.
-    pub values: Vec<f32>,
-}
-
-impl LayerView {
-    /// Channel `c`'s `height x width` values.
-    pub fn channel(&self, c: usize) -> &[f32] {
-        let plane = self.height * self.width;
-        &self.values[c * plane..(c + 1) * plane]
-    }
-}
+pub use crate::inside::LayerView;
 
 /// The ops whose outputs are shown as layers: what a beginner reads as "what this layer sees".
 const SHOWN_OPS: [&str; 5] = [
@@ -559,20 +537,7 @@ impl Model {
     }
 }
 
-/// Converts bytes 0..=255 to the model's 0.0..=1.0 input scale.
-pub fn to_input(pixels: &[u8]) -> Vec<f32> {
-    let mut out = vec![0.0; pixels.len()];
-    to_input_into(pixels, &mut out);
-    out
-}
-
-/// [`to_input`] into a buffer of the same length.
-pub fn to_input_into(pixels: &[u8], out: &mut [f32]) {
-    debug_assert_eq!(pixels.len(), out.len());
-    for (o, &p) in out.iter_mut().zip(pixels) {
-        *o = p as f32 / 255.0;
-    }
-}
+pub use crate::input::{to_input, to_input_into};
 
 #[cfg(test)]
 mod tests {

@@ -7,8 +7,8 @@ use std::cell::RefCell;
 
 use digits_core::CLASSES;
 use digits_core::idx::{Images, Labelled};
+use digits_core::input::to_input_into;
 use digits_core::metrics::argmax;
-use digits_core::model::to_input_into;
 use digits_train::augment::Augment;
 use digits_train::net::{Mode, Network, Workspace};
 use digits_train::rng::Rng;

@@ -6,15 +6,15 @@
 //! With [`Weights::F16`], conv and fully connected weights are stored as float16, each followed
 //! by a `Cast` to float32: the file is half the size and runtimes compute in float32 as before.
 
-use digits_core::{CLASSES, SIDE};
-use prost::Message;
-use tract_onnx::pb::{
+use digits_core::onnx_pb::{
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, StringStringEntryProto,
     TensorProto, TensorShapeProto, TypeProto, ValueInfoProto, attribute_proto::AttributeType,
     tensor_proto::DataType, tensor_shape_proto::Dimension, tensor_shape_proto::dimension,
     type_proto,
 };
-use tract_onnx::prelude::f16;
+use digits_core::{CLASSES, SIDE};
+use half::f16;
+use prost::Message;
 
 use crate::net::{BN_EPS, Network};
 use crate::spec::Op;

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use digits_core::PIXELS;
 use digits_core::idx::Labelled;
-use digits_core::model::to_input_into;
+use digits_core::input::to_input_into;
 use digits_core::preprocess::Stroke;
 use digits_core::report::Epoch;
 

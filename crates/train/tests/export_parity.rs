@@ -123,8 +123,8 @@ fn pytorch_example_network_exports() {
 
 #[test]
 fn graph_is_standard_onnx_with_metadata() {
+    use digits_core::onnx_pb::ModelProto;
     use prost::Message;
-    use tract_onnx::pb::ModelProto;
     let net = Network::new(digits_train::DEFAULT_ARCH, 1).unwrap();
     let bytes = export::to_onnx(&net, &[("dataset".into(), "mnist".into())], Weights::F16);
     let m = ModelProto::decode(bytes.as_slice()).unwrap();
@@ -167,9 +167,9 @@ fn graph_is_standard_onnx_with_metadata() {
 /// rounded to float16, and the answers stay those of the float32 file within float16's rounding.
 #[test]
 fn f16_weights_are_the_f32_ones_rounded_and_answer_alike() {
+    use digits_core::onnx_pb::{ModelProto, TensorProto, tensor_proto::DataType};
+    use half::f16;
     use prost::Message;
-    use tract_onnx::pb::{ModelProto, TensorProto, tensor_proto::DataType};
-    use tract_onnx::prelude::f16;
     let data = common::train_set().slice(0..640);
     let test = common::test_set().slice(0..200);
     let cfg = common::config(digits_train::DEFAULT_ARCH, 1, 2);

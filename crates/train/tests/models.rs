@@ -9,13 +9,13 @@ use common::{digits, fails_with, root, tmp};
 use std::path::Path;
 use std::process::Output;
 
-use prost::Message;
-use tract_onnx::pb::{
+use digits_core::onnx_pb::{
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
     TensorShapeProto, TypeProto, ValueInfoProto, attribute_proto::AttributeType,
     tensor_proto::DataType, tensor_shape_proto::Dimension, tensor_shape_proto::dimension,
     type_proto,
 };
+use prost::Message;
 
 fn shipped() -> ModelProto {
     let bytes = std::fs::read(root().join("web/assets/model.onnx")).unwrap();
