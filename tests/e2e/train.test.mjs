@@ -189,3 +189,28 @@ test('a run stopped or cut off by a reload keeps nothing', async () => {
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('after one visit that trained, the page trains again with the network off', async () => {
+  const { context, page, errors } = await open(env.browser, env.server, DESKTOP);
+  await page.waitForSelector('html.offline-ready', { timeout: 30000 });
+  await openSection(page);
+  await fill(page, { 'train-images': '2000', 'train-batch': '16', 'train-lr': '0.01' });
+  await page.click('#train-start');
+  await page.waitForSelector('#train[data-state="done"]', { timeout: 300000 });
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: true, latency: 0, downloadThroughput: -1, uploadThroughput: -1,
+  });
+  await page.reload();
+  await page.waitForSelector('html.model-ready', { timeout: 30000 });
+  await openSection(page);
+  await fill(page, { 'train-images': '2000', 'train-batch': '16', 'train-lr': '0.01' });
+  await page.click('#train-start');
+  await page.waitForSelector('#train[data-state="done"]', { timeout: 300000 });
+  const offline = Number(await page.locator('#train-result').getAttribute('data-accuracy'));
+  assert.ok(offline > 0.85, `offline run: ${offline}`);
+  // The browser's failed check for a newer service worker is expected offline; nothing else.
+  assert.deepEqual(errors.filter((e) => !/ServiceWorker|sw\.js/.test(e)), []);
+  await context.close();
+});
