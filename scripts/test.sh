@@ -12,7 +12,7 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --release -- -D warnings
-cargo clippy -p digits-web --target wasm32-unknown-unknown --release -- -D warnings
+cargo clippy -p digits-web -p digits-train-web --target wasm32-unknown-unknown --release -- -D warnings
 echo "== cargo test"
 cargo test --workspace --release
 echo "== wasm == native: preprocessing + inference in headless Chromium (wasm-bindgen-test)"
