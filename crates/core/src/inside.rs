@@ -4,9 +4,8 @@
 //! rests on. Pure: no model runs here (the caller passes its classifier in), no browser types.
 
 use half::f16;
-use prost::Message;
 
-use crate::onnx_pb::{GraphProto, ModelProto, TensorProto, tensor_proto::DataType};
+use crate::onnx_pb::{GraphProto, TensorProto, tensor_proto::DataType};
 use crate::{CLASSES, PIXELS, SIDE};
 
 /// What one layer of a model computed for one image (`model::Model::layers`).
@@ -52,7 +51,19 @@ impl Filters {
     /// The first convolution's kernels of an ONNX model's bytes ([`Filters::of_graph`]); `None`
     /// for bytes that are not an ONNX model, or a model without one.
     pub fn from_onnx(bytes: &[u8]) -> Option<Filters> {
-        let proto = ModelProto::decode(bytes).ok()?;
+        // With tract built in, its own reader (the page's module has it anyway); else prost.
+        #[cfg(feature = "tract")]
+        let proto = {
+            use tract_onnx::prelude::Framework;
+            tract_onnx::onnx()
+                .proto_model_for_read(&mut &bytes[..])
+                .ok()?
+        };
+        #[cfg(not(feature = "tract"))]
+        let proto = {
+            use prost::Message;
+            crate::onnx_pb::ModelProto::decode(bytes).ok()?
+        };
         Filters::of_graph(proto.graph.as_ref()?)
     }
 

@@ -26,7 +26,12 @@ pub mod inside;
 pub mod metrics;
 #[cfg(feature = "tract")]
 pub mod model;
+/// The ONNX protobuf messages: tract's own where tract is built in (one copy of the decoder in
+/// the page's module), else the same prost-generated file, vendored (the trainer's module).
+#[cfg(not(feature = "tract"))]
 pub mod onnx_pb;
+#[cfg(feature = "tract")]
+pub use tract_onnx::pb as onnx_pb;
 pub mod preprocess;
 pub mod report;
 pub mod segment;

@@ -83,7 +83,7 @@ mod section {
             .and_then(|w| w.document())
             .ok_or("no document")?;
         let view =
-            View::resolve(&doc).map_err(|e| format!("the training section is incomplete: {e}"))?;
+            View::install(&doc).map_err(|e| format!("the training section is incomplete: {e}"))?;
         let s = Rc::new(Section {
             view,
             control: Rc::new(Cell::new(Control::Run)),

@@ -14,6 +14,8 @@ pub struct Preset {
     /// Its `<option value>`.
     pub id: &'static str,
     pub arch: &'static str,
+    /// Its name in the form (its parameter count is added).
+    pub name: &'static str,
 }
 
 /// The page's own CNN, the network of the Keras tutorial the project started from (Keras'
@@ -22,14 +24,17 @@ pub const PRESETS: [Preset; 3] = [
     Preset {
         id: "page",
         arch: digits_train::DEFAULT_ARCH,
+        name: "This page's CNN",
     },
     Preset {
         id: "keras",
         arch: digits_train::PYTORCH_ARCH,
+        name: "The Keras tutorial's CNN (slower)",
     },
     Preset {
         id: "plain",
         arch: digits_train::MLP_ARCH,
+        name: "A plain network, no convolutions",
     },
 ];
 
@@ -57,6 +62,23 @@ pub const DEFAULT_LR: f32 = 0.02;
 pub const SEED: u64 = 1;
 /// Label smoothing, as the command line's default: off.
 pub const SMOOTHING: f32 = 0.0;
+
+/// The form's network choices as `<option>`s: each preset with its parameter count, then a
+/// custom spec.
+pub fn preset_options() -> String {
+    let mut html = String::new();
+    for p in PRESETS {
+        let params = Network::new(p.arch, SEED).map_or(0, |n| n.param_count());
+        html.push_str(&format!(
+            r#"<option value="{}">{} ({} parameters)</option>"#,
+            p.id,
+            p.name,
+            grouped(params as u64)
+        ));
+    }
+    html.push_str(r#"<option value="custom">Your own layers…</option>"#);
+    html
+}
 
 /// A run the page can start.
 #[derive(Clone, Debug, PartialEq)]
@@ -270,6 +292,18 @@ mod tests {
         f.batch = "1024";
         let e = Settings::from_form(&f, 4).unwrap_err();
         assert!(e.contains("MB of memory"), "{e}");
+    }
+
+    #[test]
+    fn the_options_name_every_preset_with_its_size() {
+        let html = preset_options();
+        assert!(
+            html.contains(r#"<option value="page">This page's CNN (33,482 parameters)</option>"#),
+            "{html}"
+        );
+        assert!(html.contains("(203,530 parameters)"), "{html}");
+        assert!(html.ends_with(r#"<option value="custom">Your own layers…</option>"#));
+        assert_eq!(html.matches("<option").count(), PRESETS.len() + 1);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use web_sys::{
 };
 
 use crate::charts;
-use crate::settings::Form;
+use crate::settings::{self, Form};
 
 pub struct View {
     pub section: HtmlElement,
@@ -61,8 +61,45 @@ pub enum Phase {
     Failed,
 }
 
+/// The section's controls and results (`web/train-section.html`), split around its status line.
+const MARKUP: &str = include_str!("../../../web/train-section.html");
+const MESSAGE_MARK: &str = "<!-- #train-message -->";
+/// The section's styles, a file of the site.
+const STYLESHEET: &str = "train.css";
+
 impl View {
-    pub fn resolve(doc: &Document) -> Result<View, String> {
+    /// Adds the section's controls, results and stylesheet to the page (once), then resolves
+    /// its elements.
+    pub fn install(doc: &Document) -> Result<View, String> {
+        if doc.get_element_by_id("train-form").is_none() {
+            let message: Element = by_id(doc, "train-message")?;
+            // Past the file's leading comment.
+            let body = MARKUP.split_once("-->").map_or(MARKUP, |(_, rest)| rest);
+            let (above, below) = body
+                .split_once(MESSAGE_MARK)
+                .ok_or("web/train-section.html has no #train-message marker")?;
+            let link = doc.create_element("link").map_err(|_| "no <link>")?;
+            let _ = link.set_attribute("rel", "stylesheet");
+            let _ = link.set_attribute("href", STYLESHEET);
+            if let Some(head) = doc.head() {
+                let _ = head.append_child(&link);
+            }
+            message
+                .insert_adjacent_html("beforebegin", above)
+                .and_then(|_| message.insert_adjacent_html("afterend", below))
+                .map_err(|_| "could not add the section's controls")?;
+        }
+        let view = View::resolve(doc)?;
+        view.preset.set_inner_html(&settings::preset_options());
+        view.images
+            .set_value(&grouped(settings::DEFAULT_IMAGES as u64));
+        view.epochs.set_value(&settings::DEFAULT_EPOCHS.to_string());
+        view.batch.set_value(&settings::DEFAULT_BATCH.to_string());
+        view.lr.set_value(&settings::DEFAULT_LR.to_string());
+        Ok(view)
+    }
+
+    fn resolve(doc: &Document) -> Result<View, String> {
         Ok(View {
             section: by_id(doc, "train")?,
             preset: by_id(doc, "train-preset")?,

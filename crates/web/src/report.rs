@@ -1,4 +1,4 @@
-//! "How good is this model?": the trainer's stored report at once, then the page's own check of
+//! "How good is this model?": once the section is seen, the trainer's stored report, then the page's own check of
 //! the model on all 10,000 MNIST test digits (fetched only once the section is in view and the
 //! model is ready; run by [`check`](crate::check) in workers), then a confusion matrix whose
 //! cells fill the sample grid with their digits. It runs the model only through the
@@ -62,18 +62,23 @@ pub struct Report {
 }
 
 impl Report {
-    /// Shows the stored report, and watches for the section coming into view and for clicks.
+    /// Watches for the section coming into view (then shows the stored reports and starts the
+    /// check) and for clicks.
     pub fn attach(el: ReportElements, model: Rc<ModelSlot>) -> Result<Rc<Report>, JsValue> {
         let report = Rc::new(Report {
             el,
             model,
             state: RefCell::default(),
         });
-        wasm_bindgen_futures::spawn_local(report.clone().load_stored());
         let r = report.clone();
         crate::dom::on_visibility(&report.el.section, move |seen| {
             if seen {
-                r.state.borrow_mut().visible = true;
+                // The stored reports too are read only once the section is seen: nothing of this
+                // section is downloaded before the first prediction.
+                let first = !std::mem::replace(&mut r.state.borrow_mut().visible, true);
+                if first {
+                    wasm_bindgen_futures::spawn_local(r.clone().load_stored());
+                }
                 r.maybe_start();
             }
         })?;
