@@ -31,6 +31,8 @@ async function run(images) {
   return { ...r, wall };
 }
 
+await page.locator('#train').scrollIntoViewIfNeeded();
+await page.waitForSelector('#train.train-ready', { timeout: 60000 });
 const settings = await page.evaluate(() => ({
   batch: document.querySelector('#train-batch').value,
   lr: document.querySelector('#train-lr').value,

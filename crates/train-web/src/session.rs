@@ -279,6 +279,16 @@ pub async fn train(
             images_per_sec: epoch_images as f64 / epoch_seconds.max(1e-3),
         });
         view.counters(seen, epoch);
+        let rate = seen as f64 / (training_ms / 1000.0).max(1e-3);
+        view.progress(
+            seen as f64 / total_images as f64,
+            &format!(
+                "Epoch {epoch} of {} done: {} of {} images, {rate:.0} images/s",
+                settings.epochs,
+                grouped(seen as u64),
+                grouped(total_images as u64),
+            ),
+        );
         view.charts(&losses, total_steps, &train_acc, &val_acc, settings.epochs);
         view.confusion(&test_c, epoch);
         view.say(
