@@ -23,6 +23,7 @@ pub mod files;
 pub mod idx;
 pub mod input;
 pub mod inside;
+pub mod layer;
 pub mod metrics;
 #[cfg(feature = "tract")]
 pub mod model;

@@ -39,7 +39,7 @@ pub struct StepTime {
     pub seconds: f64,
 }
 
-pub use crate::inside::LayerView;
+pub use crate::layer::LayerView;
 
 /// The ops whose outputs are shown as layers: what a beginner reads as "what this layer sees".
 const SHOWN_OPS: [&str; 5] = [
