@@ -3,6 +3,7 @@
 //! * [`idx`]: reading MNIST-format IDX files (raw or gzip), with errors that name the file.
 //! * `files` (native only): reading a file named on the command line, regular files only and
 //!   never past a limit.
+//! * [`personal`]: a user's own labelled drawings (the page's corrections), kept and exported.
 //! * [`preprocess`]: strokes or a picture -> the 28x28 MNIST-style image the model reads.
 //! * [`model`]: loading an exported ONNX model with tract and running a batch of 28x28 images
 //!   (with faster stand-ins for two of tract's ops in its plan: the `digits-plan-ops` crate).
@@ -33,6 +34,7 @@ pub mod model;
 pub mod onnx_pb;
 #[cfg(feature = "tract")]
 pub use tract_onnx::pb as onnx_pb;
+pub mod personal;
 pub mod preprocess;
 pub mod report;
 pub mod segment;

@@ -61,6 +61,34 @@ pub enum Command {
     Eval(EvalArgs),
     /// Read the digit or whole number in PNG or JPEG pictures (any size, either polarity).
     Predict(PredictArgs),
+    /// Fine-tune a model on your own handwriting: personal samples (the file the page's
+    /// "Export samples" writes) mixed with MNIST training digits; prints the accuracy on the
+    /// held-out personal samples and on the MNIST test set, before and after.
+    Finetune(FinetuneArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct FinetuneArgs {
+    /// Personal samples (JSON, format "digits-personal").
+    #[arg(long)]
+    pub personal: PathBuf,
+    /// The model to start from.
+    #[arg(long, default_value = SHIPPED_MODEL)]
+    pub model: PathBuf,
+    /// MNIST (training digits to replay, test digits to check the result on).
+    #[arg(long, default_value = DEFAULT_DATA)]
+    pub data: PathBuf,
+    /// The fine-tuned ONNX file.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Worker threads (default: all cores). The result does not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    #[arg(long, value_enum, default_value_t = Weights::F16)]
+    pub weights: Weights,
+    /// Print one JSON object instead of lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -167,6 +195,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => train_cmd(a),
         Command::Eval(a) => eval_cmd(a),
         Command::Predict(a) => predict_cmd(a),
+        Command::Finetune(a) => finetune_cmd(a),
     }
 }
 
@@ -754,5 +783,81 @@ fn write_svgs(
     std::fs::write(&sp, svg::sample_grid(&samples, svg::SAMPLE_COLUMNS))
         .with_context(|| format!("{}: cannot write", sp.display()))?;
     eprintln!("wrote {} and {}", cm.display(), sp.display());
+    Ok(())
+}
+
+/// A personal samples file is refused past this size.
+pub const MAX_PERSONAL_BYTES: u64 = 64 << 20;
+
+fn finetune_cmd(a: FinetuneArgs) -> Result<()> {
+    use crate::finetune::{self, FineTune};
+    use digits_core::personal::Samples;
+    let threads = a.threads.unwrap_or_else(all_threads);
+    anyhow::ensure!(threads >= 1, "--threads must be at least 1");
+    let name = a.personal.display().to_string();
+    let bytes = digits_core::files::read_regular(&a.personal, MAX_PERSONAL_BYTES)
+        .with_context(|| format!("{name}: cannot read the personal samples"))?;
+    let samples = Samples::from_json(&bytes, &name)?;
+    let (train_idx, held_idx) = samples.split();
+    anyhow::ensure!(
+        !train_idx.is_empty(),
+        "{name}: no samples to fine-tune on (the file has {})",
+        samples.len()
+    );
+    let model_path = resolve_default(&a.model, SHIPPED_MODEL, "model", "--model")?;
+    let model_name = model_path.display().to_string();
+    let model_bytes = digits_core::files::read_regular(&model_path, MAX_MODEL_BYTES)
+        .with_context(|| format!("{model_name}: cannot read the model"))?;
+    let net = crate::import::from_onnx(&model_bytes, &model_name)?;
+    check_writable(&a.out)?;
+    let data = resolve_default(&a.data, DEFAULT_DATA, "data set", "--data")?;
+    let mnist = idx::load_split(&data, Split::Train)?;
+    let test = idx::load_split(&data, Split::Test)?;
+    let (personal, held) = (samples.labelled(&train_idx), samples.labelled(&held_idx));
+    let ft = FineTune::DEFAULT;
+    let before = finetune::accuracy(&net, &held, threads)?;
+    let mnist_before = finetune::accuracy(&net, &test, threads)?;
+    let clock = crate::clock::Clock::start();
+    let tuned = finetune::fine_tune(net, &personal, &mnist, &ft, threads)?;
+    let seconds = clock.seconds();
+    let after = finetune::accuracy(&tuned, &held, threads)?;
+    let mnist_after = finetune::accuracy(&tuned, &test, threads)?;
+    let meta = finetune::metadata(&tuned, &command_line(), mnist_after, samples.len());
+    write_atomically(&a.out, &export::to_onnx(&tuned, &meta, a.weights))?;
+    if a.json {
+        let v = serde_json::json!({
+            "samples": samples.len(),
+            "trained_on": train_idx.len(),
+            "held_out": held_idx.len(),
+            "before": before,
+            "after": after,
+            "mnist_before": mnist_before,
+            "mnist_after": mnist_after,
+            "images": ft.images(train_idx.len()),
+            "seconds": seconds,
+            "out": a.out.display().to_string(),
+        });
+        println!("{v}");
+    } else {
+        println!(
+            "fine-tuned {model_name} on {} of {} personal samples (with {} MNIST digits replayed) in {seconds:.1} s",
+            train_idx.len(),
+            samples.len(),
+            ft.replay
+        );
+        println!(
+            "held-out personal samples ({}): {:.1}% -> {:.1}%",
+            held_idx.len(),
+            100.0 * before,
+            100.0 * after
+        );
+        println!(
+            "MNIST test digits ({}): {:.2}% -> {:.2}%",
+            test.len(),
+            100.0 * mnist_before,
+            100.0 * mnist_after
+        );
+        println!("wrote {}", a.out.display());
+    }
     Ok(())
 }

@@ -2,7 +2,9 @@
 //!
 //! Data flows one way: IDX files (`digits_core::idx`) -> [`train`] (layers in [`layers`], network in
 //! [`net`], optimizers in [`optim`], augmentation in [`augment`]) -> [`export`] (ONNX) -> the
-//! report beside the model (`digits_core::report`, written by `cli`).
+//! report beside the model (`digits_core::report`, written by `cli`). [`import`] reads an exported
+//! file back into a network, and [`finetune`] teaches it a user's handwriting
+//! (`digits_core::personal`).
 //!
 //! The command line, its thread pool, progress bars, files and picture decoding are the `cli`
 //! feature (on by default). Without it the same numerical code builds for wasm32 and trains on
@@ -15,6 +17,8 @@ pub mod augment;
 pub mod cli;
 pub mod clock;
 pub mod export;
+pub mod finetune;
+pub mod import;
 pub mod layers;
 pub mod net;
 #[cfg(feature = "cli")]
@@ -28,6 +32,7 @@ pub mod spec;
 #[cfg(feature = "cli")]
 pub mod traces;
 pub mod train;
+pub mod writer;
 
 /// The default architecture of `digits train`.
 pub const DEFAULT_ARCH: &str = "conv16k3p1,bn,relu,maxpool2,conv32k3p1,bn,relu,conv32k3p1,bn,relu,maxpool2,conv64k3p1,bn,relu,gap,fc10";

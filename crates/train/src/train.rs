@@ -383,9 +383,15 @@ pub struct EpochSums {
 impl Run {
     /// A run of `cfg` on `images` training images (the settings checked first).
     pub fn new(cfg: &TrainConfig, images: usize) -> anyhow::Result<Run> {
-        anyhow::ensure!(images > 0, "no training images");
         cfg.check()?;
         let net = Network::new(&cfg.arch, cfg.seed)?;
+        Run::from_network(cfg, net, images)
+    }
+
+    /// A run of `cfg` that starts from `net`'s weights (fine-tuning) instead of new ones.
+    pub fn from_network(cfg: &TrainConfig, net: Network, images: usize) -> anyhow::Result<Run> {
+        anyhow::ensure!(images > 0, "no training images");
+        cfg.check()?;
         let opt = Optimizer::new(
             cfg.optimizer,
             net.param_count(),
