@@ -101,7 +101,7 @@ mod tests {
     #[test]
     fn a_sample_is_the_template_mirrored_and_fitted() {
         // An L: down, then right. Mirrored, the foot points left.
-        let l = vec![vec![(0.0, 0.0), (0.0, 10.0), (6.0, 10.0)]];
+        let l = [vec![(0.0, 0.0), (0.0, 10.0), (6.0, 10.0)]];
         let mirrored: Vec<Stroke> = vec![l[0].iter().map(|&(x, y)| (-x, y)).collect()];
         let mut rng = Rng::new(5);
         let s = write(&mirrored, &mut rng);
