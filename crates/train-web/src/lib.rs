@@ -20,8 +20,16 @@
 pub mod charts;
 pub mod settings;
 
+pub mod personal_text;
+
 #[cfg(target_arch = "wasm32")]
 mod data;
+#[cfg(target_arch = "wasm32")]
+mod handover;
+#[cfg(target_arch = "wasm32")]
+mod personal;
+#[cfg(target_arch = "wasm32")]
+mod personal_view;
 #[cfg(target_arch = "wasm32")]
 mod pool;
 #[cfg(target_arch = "wasm32")]
@@ -31,14 +39,29 @@ mod session;
 #[cfg(target_arch = "wasm32")]
 mod store;
 #[cfg(target_arch = "wasm32")]
+mod tune;
+#[cfg(target_arch = "wasm32")]
 mod view;
 #[cfg(target_arch = "wasm32")]
 mod worker;
 
 #[cfg(target_arch = "wasm32")]
+pub use personal::open_personal;
+#[cfg(target_arch = "wasm32")]
 pub use section::open_training;
 #[cfg(target_arch = "wasm32")]
 pub use worker::on_message;
+
+#[cfg(target_arch = "wasm32")]
+/// An object URL of `bytes` for a download link ("" if the browser refuses).
+pub(crate) fn object_url(bytes: &[u8], kind: &str) -> String {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(kind);
+    web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .and_then(|b| web_sys::Url::create_object_url_with_blob(&b))
+        .unwrap_or_default()
+}
 
 #[cfg(target_arch = "wasm32")]
 fn js_warn(message: &str) {
@@ -84,6 +107,7 @@ mod section {
             .ok_or("no document")?;
         let view =
             View::install(&doc).map_err(|e| format!("the training section is incomplete: {e}"))?;
+        crate::handover::watch(&doc);
         let s = Rc::new(Section {
             view,
             control: Rc::new(Cell::new(Control::Run)),
@@ -206,8 +230,8 @@ mod section {
                 }
             }
             let r = &trained.report;
-            let model_url = object_url(&trained.onnx, "application/octet-stream");
-            let report_url = object_url(r.to_json().as_bytes(), "application/json");
+            let model_url = crate::object_url(&trained.onnx, "application/octet-stream");
+            let report_url = crate::object_url(r.to_json().as_bytes(), "application/json");
             let text = format!(
                 "{}: {:.2}% on the 10,000 MNIST test digits ({} parameters, {} training images, {} epoch(s), {:.0} s).",
                 if kept {
@@ -240,7 +264,7 @@ mod section {
                             let _ = web_sys::Url::revoke_object_url(&u);
                         }
                     }
-                    hand_over(&JsValue::NULL);
+                    crate::handover::hand_over(None, false);
                     self.view.clear_result();
                     self.view.set_phase(Phase::Idle);
                     self.view
@@ -254,32 +278,8 @@ mod section {
         fn use_trained(&self) {
             let trained = self.trained.borrow();
             if let Some((t, _)) = trained.as_ref() {
-                hand_over(&js_sys::Uint8Array::from(t.onnx.as_slice()));
+                crate::handover::hand_over(Some(&t.onnx), false);
             }
         }
-    }
-
-    /// Tells the page's module which model to draw with: ONNX bytes, or null for the shipped one.
-    fn hand_over(detail: &JsValue) {
-        {
-            let init = web_sys::CustomEventInit::new();
-            init.set_detail(detail);
-            if let (Ok(event), Some(doc)) = (
-                web_sys::CustomEvent::new_with_event_init_dict("digits-use-model", &init),
-                web_sys::window().and_then(|w| w.document()),
-            ) {
-                let _ = doc.dispatch_event(&event);
-            }
-        }
-    }
-
-    /// An object URL of `bytes` for a download link ("" if the browser refuses).
-    fn object_url(bytes: &[u8], kind: &str) -> String {
-        let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
-        let options = web_sys::BlobPropertyBag::new();
-        options.set_type(kind);
-        web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
-            .and_then(|b| web_sys::Url::create_object_url_with_blob(&b))
-            .unwrap_or_default()
     }
 }

@@ -14,6 +14,7 @@ use digits_core::report::{Epoch, Evaluation, ModelReport, pick_samples};
 use digits_core::text::grouped;
 use digits_train::augment::Augment;
 use digits_train::export::{Weights, to_onnx};
+use digits_train::net::Network;
 use digits_train::train::{Run, ShardResult};
 
 use crate::data;
@@ -46,13 +47,13 @@ pub struct Trained {
     pub report: ModelReport,
 }
 
-fn now_ms() -> f64 {
+pub fn now_ms() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
         .map_or(0.0, |p| p.now())
 }
 
-async fn sleep(ms: i32) {
+pub async fn sleep(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
             let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
@@ -61,14 +62,14 @@ async fn sleep(ms: i32) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
-/// The data sets, from memory or downloaded with progress shown in `view`.
-async fn data(view: &View) -> Result<Rc<Data>, String> {
+/// The data sets, from memory or downloaded with progress shown by `progress(share, text)`.
+pub async fn data(progress: &dyn Fn(f64, &str)) -> Result<Rc<Data>, String> {
     if let Some(d) = DATA.with(|d| d.borrow().clone()) {
         return Ok(d);
     }
     let shown = |what: &'static str| {
         move |share: f64, text: String| {
-            view.progress(share, &format!("Downloading the {what}: {text}"));
+            progress(share, &format!("Downloading the {what}: {text}"));
         }
     };
     let train = data::load(
@@ -99,7 +100,7 @@ fn ranges(n: usize, parts: usize) -> Vec<(usize, usize)> {
 }
 
 /// "1 min 5 s", "12 s".
-fn duration(seconds: f64) -> String {
+pub fn duration(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     if s >= 60 {
         format!("{} min {} s", s / 60, s % 60)
@@ -118,29 +119,13 @@ pub async fn train(
 ) -> Result<Option<Trained>, String> {
     view.set_phase(Phase::Loading);
     view.say("Getting the MNIST training set ready…", false);
-    let data = data(view).await?;
+    let data = data(&|share, text| view.progress(share, text)).await?;
     if control.get() == Control::Stop {
         return Ok(None);
     }
     view.say(&format!("Starting {workers} training worker(s)…"), false);
     let pool = Pool::spawn(workers)?;
-    let ready: Vec<_> = (0..pool.len())
-        .map(|k| {
-            pool.send(
-                k,
-                &Request::Data {
-                    arch: settings.arch.clone(),
-                    images: data.train.images.pixels.clone(),
-                    labels: data.train.labels.clone(),
-                    test_images: data.test.images.pixels.clone(),
-                    test_labels: data.test.labels.clone(),
-                },
-            )
-        })
-        .collect();
-    for r in ready {
-        r.await?;
-    }
+    share_data(&pool, &settings.arch, &data.train, &data.test).await?;
     let cfg = settings.config();
     let mut run = Run::new(&cfg, settings.images).map_err(|e| e.to_string())?;
     let total_steps = settings.steps();
@@ -185,53 +170,10 @@ pub async fn train(
                 Control::Run => {}
             }
             let t0 = now_ms();
-            let Some(jobs) = run.jobs(&augment, None) else {
+            let Some(done) = step(&pool, &mut run, &augment).await else {
                 break;
             };
-            let images: usize = jobs.iter().map(|j| j.idx.len()).sum();
-            let mut per_worker: Vec<Vec<Job>> = vec![Vec::new(); pool.len()];
-            for j in &jobs {
-                per_worker[j.shard % pool.len()].push(Job {
-                    shard: j.shard,
-                    idx: j.idx.to_vec(),
-                    seed: j.seed,
-                    step: j.step,
-                    scale: j.scale,
-                });
-            }
-            let shards = jobs.len();
-            let replies: Vec<_> = per_worker
-                .into_iter()
-                .enumerate()
-                .filter(|(_, jobs)| !jobs.is_empty())
-                .map(|(k, jobs)| {
-                    pool.send(
-                        k,
-                        &Request::Step {
-                            params: run.net.params.clone(),
-                            jobs,
-                        },
-                    )
-                })
-                .collect();
-            let mut results: Vec<Option<ShardResult>> = vec![None; shards];
-            for r in replies {
-                match r.await? {
-                    Reply::Shards(list) => {
-                        for (k, res) in list {
-                            if let Some(slot) = results.get_mut(k) {
-                                *slot = Some(res);
-                            }
-                        }
-                    }
-                    _ => return Err("a training worker gave an unexpected answer".into()),
-                }
-            }
-            let results: Vec<ShardResult> = results
-                .into_iter()
-                .collect::<Option<_>>()
-                .ok_or("a training worker left out a shard")?;
-            let (loss, _) = run.apply(&results).map_err(|e| e.to_string())?;
+            let (loss, images) = done?;
             losses.push((loss / images as f64) as f32);
             seen += images;
             epoch_images += images;
@@ -262,10 +204,10 @@ pub async fn train(
             &format!("Epoch {epoch}: checking it on held-out digits…"),
             false,
         );
-        let val = classify(&pool, &run, Set::Validation, VALIDATION).await?;
+        let val = classify(&pool, &run.net, Set::Validation, VALIDATION).await?;
         let val_labels = &data.train.labels[TRAINING_SET - VALIDATION..];
         let val_c = Confusion::from_predictions(val_labels, &val);
-        let predicted = classify(&pool, &run, Set::Test, data.test.len()).await?;
+        let predicted = classify(&pool, &run.net, Set::Test, data.test.len()).await?;
         let test_c = Confusion::from_predictions(&data.test.labels, &predicted);
         train_acc.push(sums.accuracy);
         val_acc.push(val_c.accuracy());
@@ -344,8 +286,96 @@ pub async fn train(
     Ok(Some(Trained { onnx, report }))
 }
 
+/// The run's next step, its shards shared out over the workers (shard k to worker k mod n)
+/// and their results applied in shard order: the step's summed loss and its images; `None`
+/// when the epoch is done.
+pub async fn step(
+    pool: &Pool,
+    run: &mut Run,
+    augment: &Augment,
+) -> Option<Result<(f64, usize), String>> {
+    let jobs = run.jobs(augment, None)?;
+    let images: usize = jobs.iter().map(|j| j.idx.len()).sum();
+    let mut per_worker: Vec<Vec<Job>> = vec![Vec::new(); pool.len()];
+    for j in &jobs {
+        per_worker[j.shard % pool.len()].push(Job {
+            shard: j.shard,
+            idx: j.idx.to_vec(),
+            seed: j.seed,
+            step: j.step,
+            scale: j.scale,
+        });
+    }
+    let shards = jobs.len();
+    let replies: Vec<_> = per_worker
+        .into_iter()
+        .enumerate()
+        .filter(|(_, jobs)| !jobs.is_empty())
+        .map(|(k, jobs)| {
+            pool.send(
+                k,
+                &Request::Step {
+                    params: run.net.params.clone(),
+                    jobs,
+                },
+            )
+        })
+        .collect();
+    Some(
+        async move {
+            let mut results: Vec<Option<ShardResult>> = vec![None; shards];
+            for r in replies {
+                match r.await? {
+                    Reply::Shards(list) => {
+                        for (k, res) in list {
+                            if let Some(slot) = results.get_mut(k) {
+                                *slot = Some(res);
+                            }
+                        }
+                    }
+                    _ => return Err("a training worker gave an unexpected answer".to_string()),
+                }
+            }
+            let results: Vec<ShardResult> = results
+                .into_iter()
+                .collect::<Option<_>>()
+                .ok_or("a training worker left out a shard")?;
+            let (loss, _) = run.apply(&results).map_err(|e| e.to_string())?;
+            Ok((loss, images))
+        }
+        .await,
+    )
+}
+
+/// Sends every worker the data of a run: `arch`, the training images, the test set.
+pub async fn share_data(
+    pool: &Pool,
+    arch: &str,
+    train: &Labelled,
+    test: &Labelled,
+) -> Result<(), String> {
+    let ready: Vec<_> = (0..pool.len())
+        .map(|k| {
+            pool.send(
+                k,
+                &Request::Data {
+                    arch: arch.to_string(),
+                    images: train.images.pixels.clone(),
+                    labels: train.labels.clone(),
+                    test_images: test.images.pixels.clone(),
+                    test_labels: test.labels.clone(),
+                },
+            )
+        })
+        .collect();
+    for r in ready {
+        r.await?;
+    }
+    Ok(())
+}
+
 /// The predicted digit of the first `n` images of `set`, shared out over the workers.
-async fn classify(pool: &Pool, run: &Run, set: Set, n: usize) -> Result<Vec<u8>, String> {
+pub async fn classify(pool: &Pool, net: &Network, set: Set, n: usize) -> Result<Vec<u8>, String> {
     let replies: Vec<_> = ranges(n, pool.len())
         .into_iter()
         .enumerate()
@@ -353,8 +383,8 @@ async fn classify(pool: &Pool, run: &Run, set: Set, n: usize) -> Result<Vec<u8>,
             pool.send(
                 k,
                 &Request::Classify {
-                    params: run.net.params.clone(),
-                    state: run.net.state.clone(),
+                    params: net.params.clone(),
+                    state: net.state.clone(),
                     set,
                     start,
                     end,

@@ -1,15 +1,24 @@
-//! The model trained in the page, kept on the device (IndexedDB, database `digits`, store
-//! `trained`, one record) across reloads until the user deletes it. Only a finished run is
-//! written, in one transaction, so a closed tab never leaves half a model behind.
+//! What the page keeps on the device, in IndexedDB (database `digits`), until the user deletes
+//! it: the model trained in the page (store `trained`, one record), the personal samples (store
+//! `samples`, one JSON record each, in the order kept) and the personal model (store
+//! `personal`, one record). Each is written whole in one transaction, so a closed tab never
+//! leaves half a model behind.
 
 use js_sys::{Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbDatabase, IdbOpenDbRequest, IdbRequest, IdbTransactionMode};
+use web_sys::{
+    IdbDatabase, IdbObjectStore, IdbObjectStoreParameters, IdbOpenDbRequest, IdbRequest,
+    IdbTransactionMode,
+};
 
 const DB: &str = "digits";
+/// Version 2 added the personal stores.
+const VERSION: u32 = 2;
 const STORE: &str = "trained";
+pub const SAMPLES: &str = "samples";
+pub const PERSONAL: &str = "personal";
 const KEY: &str = "model";
 
 /// A kept model: its ONNX bytes and its report's JSON text.
@@ -56,13 +65,21 @@ async fn open() -> Result<IdbDatabase, String> {
         .indexed_db()
         .map_err(|e| text(&e))?
         .ok_or("this browser keeps no data (IndexedDB is off)")?;
-    let req: IdbOpenDbRequest = factory.open_with_u32(DB, 1).map_err(|e| text(&e))?;
+    let req: IdbOpenDbRequest = factory.open_with_u32(DB, VERSION).map_err(|e| text(&e))?;
     let r = req.clone();
     let upgrade = Closure::once_into_js(move || {
-        if let Ok(db) = r.result().and_then(|d| d.dyn_into::<IdbDatabase>())
-            && !db.object_store_names().contains(STORE)
-        {
-            let _ = db.create_object_store(STORE);
+        if let Ok(db) = r.result().and_then(|d| d.dyn_into::<IdbDatabase>()) {
+            let names = db.object_store_names();
+            for store in [STORE, PERSONAL] {
+                if !names.contains(store) {
+                    let _ = db.create_object_store(store);
+                }
+            }
+            if !names.contains(SAMPLES) {
+                let options = IdbObjectStoreParameters::new();
+                options.set_auto_increment(true);
+                let _ = db.create_object_store_with_optional_parameters(SAMPLES, &options);
+            }
         }
     });
     req.set_onupgradeneeded(Some(upgrade.unchecked_ref()));
@@ -74,10 +91,6 @@ async fn open() -> Result<IdbDatabase, String> {
 
 /// Keeps `kept` in place of any earlier model.
 pub async fn save(kept: &Kept) -> Result<(), String> {
-    let db = open().await?;
-    let tx = db
-        .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
-        .map_err(|e| text(&e))?;
     let record = Object::new();
     let _ = Reflect::set(
         &record,
@@ -86,25 +99,12 @@ pub async fn save(kept: &Kept) -> Result<(), String> {
     );
     let _ = Reflect::set(&record, &"report".into(), &kept.report.as_str().into());
     let _ = Reflect::set(&record, &"saved".into(), &js_sys::Date::new_0());
-    let req = tx
-        .object_store(STORE)
-        .and_then(|s| s.put_with_key(&record, &KEY.into()))
-        .map_err(|e| text(&e))?;
-    done(&req).await?;
-    db.close();
-    Ok(())
+    put(STORE, KEY, &record).await
 }
 
 /// The kept model, if there is one (and it is whole).
 pub async fn load() -> Result<Option<Kept>, String> {
-    let db = open().await?;
-    let tx = db.transaction_with_str(STORE).map_err(|e| text(&e))?;
-    let req = tx
-        .object_store(STORE)
-        .and_then(|s| s.get(&KEY.into()))
-        .map_err(|e| text(&e))?;
-    let record = done(&req).await?;
-    db.close();
+    let record = get(STORE, KEY).await?;
     if record.is_undefined() || record.is_null() {
         return Ok(None);
     }
@@ -123,15 +123,66 @@ pub async fn load() -> Result<Option<Kept>, String> {
 
 /// Deletes the kept model.
 pub async fn delete() -> Result<(), String> {
+    remove(STORE, KEY).await
+}
+
+/// Deletes the record under `key` in `store`.
+pub async fn remove(store: &str, key: &str) -> Result<(), String> {
+    with_store(store, true, |s| s.delete(&key.into()))
+        .await
+        .map(|_| ())
+}
+
+/// Runs `f` on `store` in one transaction (`write`: read-write) and waits for its request.
+async fn with_store(
+    store: &str,
+    write: bool,
+    f: impl FnOnce(&IdbObjectStore) -> Result<IdbRequest, JsValue>,
+) -> Result<JsValue, String> {
     let db = open().await?;
+    let mode = if write {
+        IdbTransactionMode::Readwrite
+    } else {
+        IdbTransactionMode::Readonly
+    };
     let tx = db
-        .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)
+        .transaction_with_str_and_mode(store, mode)
         .map_err(|e| text(&e))?;
     let req = tx
-        .object_store(STORE)
-        .and_then(|s| s.delete(&KEY.into()))
+        .object_store(store)
+        .and_then(|s| f(&s))
         .map_err(|e| text(&e))?;
-    done(&req).await?;
+    let out = done(&req).await;
     db.close();
-    Ok(())
+    out
+}
+
+/// Adds a record to a store with keys of its own (`samples`).
+pub async fn add(store: &str, value: &JsValue) -> Result<(), String> {
+    with_store(store, true, |s| s.add(value)).await.map(|_| ())
+}
+
+/// Every record of `store`, in key order.
+pub async fn all(store: &str) -> Result<js_sys::Array, String> {
+    with_store(store, false, |s| s.get_all())
+        .await?
+        .dyn_into::<js_sys::Array>()
+        .map_err(|_| "IndexedDB gave no list".into())
+}
+
+/// Deletes every record of `store`.
+pub async fn clear(store: &str) -> Result<(), String> {
+    with_store(store, true, |s| s.clear()).await.map(|_| ())
+}
+
+/// Puts `value` under `key` in `store`.
+pub async fn put(store: &str, key: &str, value: &JsValue) -> Result<(), String> {
+    with_store(store, true, |s| s.put_with_key(value, &key.into()))
+        .await
+        .map(|_| ())
+}
+
+/// The record under `key` in `store` (undefined if none).
+pub async fn get(store: &str, key: &str) -> Result<JsValue, String> {
+    with_store(store, false, |s| s.get(&key.into())).await
 }

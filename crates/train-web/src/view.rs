@@ -43,7 +43,7 @@ pub struct View {
     download_report: HtmlAnchorElement,
 }
 
-fn by_id<T: JsCast>(doc: &Document, id: &str) -> Result<T, String> {
+pub fn by_id<T: JsCast>(doc: &Document, id: &str) -> Result<T, String> {
     doc.get_element_by_id(id)
         .ok_or_else(|| format!("#{id} is missing"))?
         .dyn_into::<T>()
@@ -63,31 +63,43 @@ pub enum Phase {
 
 /// The section's controls and results (`web/train-section.html`), split around its status line.
 const MARKUP: &str = include_str!("../../../web/train-section.html");
-const MESSAGE_MARK: &str = "<!-- #train-message -->";
-/// The section's styles, a file of the site.
+/// The module's styles (both sections'), a file of the site.
 const STYLESHEET: &str = "train.css";
+
+/// Adds a section's `markup` (a file whose leading comment is skipped) around its status line
+/// `#id`: the part before the marker `<!-- #id -->` above it, the rest below; and the module's
+/// stylesheet, once.
+pub fn insert_around(doc: &Document, id: &str, markup: &str) -> Result<(), String> {
+    let message: Element = by_id(doc, id)?;
+    let body = markup.split_once("-->").map_or(markup, |(_, rest)| rest);
+    let (above, below) = body
+        .split_once(&format!("<!-- #{id} -->"))
+        .ok_or_else(|| format!("the markup has no #{id} marker"))?;
+    let linked = doc
+        .query_selector(&format!("link[href='{STYLESHEET}']"))
+        .ok()
+        .flatten()
+        .is_some();
+    if !linked {
+        let link = doc.create_element("link").map_err(|_| "no <link>")?;
+        let _ = link.set_attribute("rel", "stylesheet");
+        let _ = link.set_attribute("href", STYLESHEET);
+        if let Some(head) = doc.head() {
+            let _ = head.append_child(&link);
+        }
+    }
+    message
+        .insert_adjacent_html("beforebegin", above)
+        .and_then(|_| message.insert_adjacent_html("afterend", below))
+        .map_err(|_| format!("could not add the controls around #{id}"))
+}
 
 impl View {
     /// Adds the section's controls, results and stylesheet to the page (once), then resolves
     /// its elements.
     pub fn install(doc: &Document) -> Result<View, String> {
         if doc.get_element_by_id("train-form").is_none() {
-            let message: Element = by_id(doc, "train-message")?;
-            // Past the file's leading comment.
-            let body = MARKUP.split_once("-->").map_or(MARKUP, |(_, rest)| rest);
-            let (above, below) = body
-                .split_once(MESSAGE_MARK)
-                .ok_or("web/train-section.html has no #train-message marker")?;
-            let link = doc.create_element("link").map_err(|_| "no <link>")?;
-            let _ = link.set_attribute("rel", "stylesheet");
-            let _ = link.set_attribute("href", STYLESHEET);
-            if let Some(head) = doc.head() {
-                let _ = head.append_child(&link);
-            }
-            message
-                .insert_adjacent_html("beforebegin", above)
-                .and_then(|_| message.insert_adjacent_html("afterend", below))
-                .map_err(|_| "could not add the section's controls")?;
+            insert_around(doc, "train-message", MARKUP)?;
         }
         let view = View::resolve(doc)?;
         view.preset.set_inner_html(&settings::preset_options());

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use digits_core::CLASSES;
 use digits_core::model::StepTime;
-use digits_core::preprocess::strokes_to_mnist;
+use digits_core::preprocess::{Stroke, strokes_to_mnist};
 use digits_core::segment::{Digit, Reader};
 use digits_core::svg;
 use wasm_bindgen::JsCast;
@@ -433,6 +433,37 @@ impl Draw {
                 None
             }
         }
+    }
+
+    /// The pad's model changed: every reading is made again with the new one.
+    pub fn model_changed(&self) {
+        self.reader.borrow_mut().forget();
+        self.show();
+    }
+
+    /// The digit in focus as last read, to be kept as a sample: what the model read (if it
+    /// answered), its 28x28 input and its strokes (in canvas heights). `whole`: the whole
+    /// drawing as one digit, however it was cut (practice asks for one digit at a time).
+    pub fn focus_sample(&self, whole: bool) -> Option<(Option<usize>, Vec<f32>, Vec<Stroke>)> {
+        if whole {
+            let strokes = self.pad.borrow().strokes().to_vec();
+            let input = strokes_to_mnist(&strokes)?;
+            let read = self
+                .classify(Some(&input))
+                .and_then(|p| digits_core::metrics::argmax(&p));
+            return Some((read, input, strokes));
+        }
+        let digits = self.digits.borrow();
+        let written: Vec<Vec<usize>> = digits.iter().map(|d| d.strokes.clone()).collect();
+        let i = self.focus.get().or_else(|| answer::latest(&written))?;
+        let d = digits.get(i).filter(|d| !d.input.is_empty())?;
+        let pad = self.pad.borrow();
+        let strokes = d
+            .strokes
+            .iter()
+            .filter_map(|&k| pad.strokes().get(k).cloned())
+            .collect();
+        Some((d.digit(), d.input.clone(), strokes))
     }
 
     /// The 28x28 input of the digit in focus, as last read.

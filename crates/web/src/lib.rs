@@ -51,7 +51,7 @@ mod report;
 mod worker;
 
 #[cfg(target_arch = "wasm32")]
-pub use root::{benchmark_live, benchmark_prediction, start};
+pub use root::{benchmark_live, benchmark_prediction, focused_sample, start};
 #[cfg(target_arch = "wasm32")]
 pub use worker::check_slice;
 
@@ -120,9 +120,22 @@ mod root {
             doc.as_ref(),
             "digits-use-model",
             // (`detail`: its ONNX bytes; null when it was deleted: back to the shipped model.)
-            move |e: web_sys::CustomEvent| match e.detail().dyn_into::<js_sys::Uint8Array>() {
-                Ok(bytes) => a.switch_model(|m| m.use_trained(bytes.to_vec()).map(|_| true)),
-                Err(_) => a.switch_model(|m| Ok(m.use_shipped())),
+            // Or {bytes, personal: true}: a model fine-tuned on the user's handwriting.)
+            move |e: web_sys::CustomEvent| {
+                let detail = e.detail();
+                let personal =
+                    js_sys::Reflect::get(&detail, &"personal".into()).is_ok_and(|v| v.is_truthy());
+                let bytes = if personal {
+                    js_sys::Reflect::get(&detail, &"bytes".into()).unwrap_or(JsValue::NULL)
+                } else {
+                    detail
+                };
+                match bytes.dyn_into::<js_sys::Uint8Array>() {
+                    Ok(bytes) => {
+                        a.switch_model(|m| m.use_trained(bytes.to_vec(), personal).map(|_| true))
+                    }
+                    Err(_) => a.switch_model(|m| Ok(m.use_shipped())),
+                }
             },
         )?;
         let a = app.clone();
@@ -140,13 +153,12 @@ mod root {
         fn switch_model(&self, f: impl FnOnce(&ModelSlot) -> Result<bool, String>) {
             match f(&self.model) {
                 Ok(changed) => {
-                    let trained = self.model.is_trained();
-                    let _ = self
-                        .root
-                        .class_list()
-                        .toggle_with_force("trained-model", trained);
+                    let (trained, personal) = self.model.kind();
+                    let classes = self.root.class_list();
+                    let _ = classes.toggle_with_force("trained-model", trained);
+                    let _ = classes.toggle_with_force("personal-model", personal);
                     if changed {
-                        self.draw.show();
+                        self.draw.model_changed();
                     }
                 }
                 Err(e) => crate::js::warn(&format!("the trained model could not be used: {e}")),
@@ -176,6 +188,40 @@ mod root {
         APP.with(|cell| {
             cell.get()
                 .map_or(f64::NAN, |app| app.draw.benchmark(iterations))
+        })
+    }
+
+    /// For "Teach it your handwriting" (the second module): the digit in focus (`whole`: the
+    /// whole drawing as one digit) as `{read, input, strokes}` (what the model read or null,
+    /// its 28x28 input as a Float32Array, its strokes as arrays of [x, y] in canvas heights);
+    /// null if nothing is drawn.
+    #[wasm_bindgen]
+    pub fn focused_sample(whole: bool) -> JsValue {
+        APP.with(|cell| {
+            let Some((read, input, strokes)) =
+                cell.get().and_then(|app| app.draw.focus_sample(whole))
+            else {
+                return JsValue::NULL;
+            };
+            let out = js_sys::Object::new();
+            let set = |k: &str, v: &JsValue| {
+                let _ = js_sys::Reflect::set(&out, &k.into(), v);
+            };
+            set("read", &read.map_or(JsValue::NULL, |d| (d as u32).into()));
+            set(
+                "input",
+                &js_sys::Float32Array::from(input.as_slice()).into(),
+            );
+            let list = js_sys::Array::new();
+            for s in &strokes {
+                let points = js_sys::Array::new();
+                for &(x, y) in s {
+                    points.push(&js_sys::Array::of2(&x.into(), &y.into()));
+                }
+                list.push(&points);
+            }
+            set("strokes", &list.into());
+            out.into()
         })
     }
 

@@ -3,7 +3,7 @@
 //! it. The one place that knows which model the pad uses. It does not know who waits for it: the
 //! page's root tells the other features when a load ends.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use digits_core::CLASSES;
@@ -27,6 +27,8 @@ pub struct ModelSlot {
     /// The shipped model and its line under the page, kept while the pad reads with a model
     /// trained in the page ("Train your own").
     shipped: RefCell<Option<(State, String)>>,
+    /// Whether that model is a personal one (fine-tuned on the user's handwriting).
+    personal: Cell<bool>,
 }
 
 impl ModelSlot {
@@ -35,6 +37,7 @@ impl ModelSlot {
             el,
             state: RefCell::new(State::Loading),
             shipped: RefCell::new(None),
+            personal: Cell::new(false),
         }
     }
 
@@ -110,14 +113,29 @@ impl ModelSlot {
 
     /// Switches the pad to a model trained in the page (its ONNX `bytes`), keeping the shipped
     /// one to switch back to; refused with the reason if it does not load.
-    pub fn use_trained(&self, bytes: Vec<u8>) -> Result<(), String> {
-        let model =
-            model_file::load_named(&bytes, "your trained model").map_err(|e| e.to_string())?;
+    /// `personal`: a model fine-tuned on the user's own handwriting.
+    pub fn use_trained(&self, bytes: Vec<u8>, personal: bool) -> Result<(), String> {
+        let (name, reading, switch) = if personal {
+            (
+                "your personal model",
+                "Reading with your personal model, fine-tuned on your handwriting on this device",
+                "Reading with your personal model.",
+            )
+        } else {
+            (
+                "your trained model",
+                "Reading with the model you trained in this page",
+                "Reading with the model you trained.",
+            )
+        };
+        let model = model_file::load_named(&bytes, name).map_err(|e| e.to_string())?;
         let about = format!(
-            "Reading with the model you trained in this page: {}",
+            "{reading}: {}",
             model_file::about(model.meta("parameters"), model.meta("test_accuracy"))
                 .trim_start_matches("Model: ")
         );
+        self.personal.set(personal);
+        self.el.switch_text.set_text_content(Some(switch));
         let previous = self.state.replace(State::Ready(model, bytes.into()));
         let mut shipped = self.shipped.borrow_mut();
         if shipped.is_none() {
@@ -129,9 +147,10 @@ impl ModelSlot {
         Ok(())
     }
 
-    /// Whether the pad reads with a model trained in the page.
-    pub fn is_trained(&self) -> bool {
-        self.shipped.borrow().is_some()
+    /// Whether the pad reads with a model made in the page: (trained, personal).
+    pub fn kind(&self) -> (bool, bool) {
+        let made = self.shipped.borrow().is_some();
+        (made && !self.personal.get(), made && self.personal.get())
     }
 
     /// Back to the shipped model after [`ModelSlot::use_trained`]; false if it was in use.

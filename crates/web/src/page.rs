@@ -66,6 +66,7 @@ elements! {
         retry: HtmlButtonElement = "retry",
         about: HtmlElement = "about",
         switch: HtmlElement = "model-switch",
+        switch_text: HtmlElement = "model-switch-text",
         use_shipped: HtmlButtonElement = "use-shipped",
     }
 }
