@@ -137,8 +137,13 @@ export async function drawMouse(page, strokes) {
   }
 }
 
-/** Draws strokes with real touch events (pointerType "touch") through the DevTools protocol. */
-export async function drawTouch(page, strokes, { fingers = 1 } = {}) {
+/**
+ * Draws strokes with real touch events (pointerType "touch") through the DevTools protocol,
+ * `steps` moves along each segment between two points; `hold` milliseconds still before each
+ * lift (a finger lifted while moving fast starts a fling, and Chromium takes the next tap
+ * anywhere as the one that stops it).
+ */
+export async function drawTouch(page, strokes, { fingers = 1, steps = 6, hold = 0 } = {}) {
   const box = await padBox(page);
   const cdp = await page.context().newCDPSession(page);
   const at = (p, i = 0) => {
@@ -155,9 +160,13 @@ export async function drawTouch(page, strokes, { fingers = 1 } = {}) {
     for (let k = 1; k < stroke.length; k++) {
       const [ax, ay] = stroke[k - 1];
       const [bx, by] = stroke[k];
-      for (let s = 1; s <= 6; s++) {
-        await touch('touchMove', [ax + ((bx - ax) * s) / 6, ay + ((by - ay) * s) / 6]);
+      for (let s = 1; s <= steps; s++) {
+        await touch('touchMove', [ax + ((bx - ax) * s) / steps, ay + ((by - ay) * s) / steps]);
       }
+    }
+    if (hold > 0) {
+      await page.waitForTimeout(hold);
+      await touch('touchMove', stroke[stroke.length - 1]);
     }
     await touch('touchEnd');
     // A finger needs a moment to lift and land again: touches a few milliseconds apart are

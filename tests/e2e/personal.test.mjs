@@ -46,9 +46,14 @@ const stored = (page) => page.evaluate(() => new Promise((resolve, reject) => {
 /** Draws `strokes` with touch, waits for a reading, and taps `label` under the pad. */
 async function teach(page, strokes, label) {
   const before = await samples(page);
-  await drawTouch(page, strokes);
+  // One move per point (the drawings' points are close together already), and the finger
+  // still for a moment before it lifts.
+  await drawTouch(page, strokes, { steps: 1, hold: 60 });
   await page.waitForFunction(() => document.querySelector('#prediction').dataset.number !== '');
   const read = await page.locator('#prediction').getAttribute('data-digit');
+  // Chromium's gesture detector makes no click of a tap that lands within about 300 ms of
+  // the drawing's last touch; a person's finger is never that quick.
+  await page.waitForTimeout(400);
   await page.locator(`#correct [data-label="${label}"]`).tap();
   await page.waitForFunction((n) => Number(document.querySelector('#personal').dataset.samples) === n, before + 1);
   // A lone digit is cleared for the next one; a drawing read as several digits (the digit
@@ -56,7 +61,9 @@ async function teach(page, strokes, label) {
   if (read !== '') {
     await page.waitForFunction(() => document.querySelector('#pad').dataset.strokes === '0');
   } else {
+    await page.waitForTimeout(400);
     await page.locator('#clear').tap();
+    await page.waitForFunction(() => document.querySelector('#pad').dataset.strokes === '0');
   }
   return read;
 }
@@ -87,6 +94,8 @@ const once = BASE === '/' ? false : 'run at / only, to keep CI within its budget
 
 test('a mirror writer corrects 60 digits by touch, fine-tunes, keeps it across reloads and offline, exports and deletes it', { skip: once }, async () => {
   const { context, page, errors } = await open(env.browser, env.server, PHONE);
+  const t0 = Date.now();
+  const lap = (what) => console.log(`# ${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s into the test`);
   assert.equal(STYLE.length, 60);
   // The first touch on the pad loads the module; the row appears under the pad.
   let right = 0;
@@ -96,6 +105,7 @@ test('a mirror writer corrects 60 digits by touch, fine-tunes, keeps it across r
     if (read === String(s.label)) right += 1;
   }
   console.log(`# the shipped model read ${right} of the 60 mirrored digits right as they were drawn`);
+  lap('60 drawn and corrected');
   assert.equal(await samples(page), 60);
   assert.deepEqual(await stored(page), { samples: 60, personal: 0 });
   await page.screenshot({ path: path.join(OUT, 'personal-phone.png'), fullPage: false });
@@ -108,6 +118,7 @@ test('a mirror writer corrects 60 digits by touch, fine-tunes, keeps it across r
   assert.ok(first.mnistBefore - first.mnistAfter <= 0.003, `MNIST ${first.mnistBefore} -> ${first.mnistAfter}`);
   assert.ok(first.mnistBefore > 0.99);
   await page.locator('#finetune-result').screenshot({ path: path.join(OUT, 'personal-result.png') });
+  lap('fine-tuned');
   await page.locator('#finetune-keep').tap();
   await page.waitForSelector('html.personal-model');
   assert.equal(await page.locator('#model-switch').isVisible(), true);
@@ -116,14 +127,17 @@ test('a mirror writer corrects 60 digits by touch, fine-tunes, keeps it across r
   // The pad now reads the held-out drawings (every 4th of each digit) with it.
   let heldRight = 0;
   for (const s of STYLE.slice(30, 40)) {
-    await drawTouch(page, s.strokes);
+    await drawTouch(page, s.strokes, { steps: 1, hold: 60 });
     await page.waitForFunction(() => document.querySelector('#prediction').dataset.digit !== '');
     if (await page.locator('#prediction').getAttribute('data-digit') === String(s.label)) heldRight += 1;
+    await page.waitForTimeout(400);
     await page.locator('#clear').tap();
+    await page.waitForFunction(() => document.querySelector('#pad').dataset.strokes === '0');
   }
   console.log(`# the personal model read ${heldRight} of the 10 held-out drawings right on the pad`);
   assert.ok(heldRight >= 9, `${heldRight} of 10`);
 
+  lap('held-out drawings read');
   // Kept across a reload: the pad reads with it at once.
   await page.reload();
   await page.waitForSelector('html.personal-model', { timeout: 30000 });
@@ -139,7 +153,9 @@ test('a mirror writer corrects 60 digits by touch, fine-tunes, keeps it across r
   await page.reload();
   await page.waitForSelector('html.personal-model', { timeout: 30000 });
   await ready(page);
+  lap('offline');
   const offline = await fineTune(page);
+  lap('fine-tuned offline');
   assert.ok(offline.after >= 0.95, `offline: ${offline.after}`);
   await page.locator('#finetune-discard').tap();
   await page.waitForSelector('#finetune-keep', { state: 'hidden' });
@@ -172,6 +188,7 @@ test('a mirror writer corrects 60 digits by touch, fine-tunes, keeps it across r
   assert.match(await page.locator('#personal-message').textContent(), /Imported 60 samples from personal-export\.json/);
   await page.locator('#personal-delete').tap();
   await page.waitForFunction(() => Number(document.querySelector('#personal').dataset.samples) === 0);
+  lap('exported, deleted, imported');
   // The browser's failed checks for a newer service worker are expected offline; nothing else.
   assert.deepEqual(errors.filter((e) => !/ServiceWorker|sw\.js/.test(e)), []);
   await context.close();

@@ -36,6 +36,8 @@ struct Personal {
     noted: Cell<bool>,
     busy: Cell<bool>,
     tuned: RefCell<Option<Tuned>>,
+    /// The module's stylesheet has loaded: the row may show.
+    styled: Cell<bool>,
 }
 
 thread_local! {
@@ -73,6 +75,7 @@ pub fn open_personal() -> Result<(), JsValue> {
         noted: Cell::new(false),
         busy: Cell::new(false),
         tuned: RefCell::new(None),
+        styled: Cell::new(false),
     });
     for (d, b) in p.view.digit_buttons.iter().enumerate() {
         let t = p.clone();
@@ -104,7 +107,12 @@ pub fn open_personal() -> Result<(), JsValue> {
     })?;
     p.watch_prediction()?;
     let t = p.clone();
-    wasm_bindgen_futures::spawn_local(async move { t.restore().await });
+    wasm_bindgen_futures::spawn_local(async move {
+        crate::view::stylesheet_loaded(&t.doc).await;
+        t.styled.set(true);
+        t.update_row(false);
+        t.restore().await
+    });
     Ok(())
 }
 
@@ -115,9 +123,12 @@ fn on(el: &web_sys::EventTarget, name: &str, mut f: impl FnMut() + 'static) -> R
     Ok(())
 }
 
-/// The page module's digit in focus (`whole`: the whole drawing as one digit): what it read,
-/// its input and strokes (`focused_sample`).
-fn focused_sample(whole: bool) -> Option<(Option<u8>, Vec<f32>, Vec<Vec<[f32; 2]>>)> {
+/// What the page's module read (if anything), the 28x28 input, and the strokes.
+type Focused = (Option<u8>, Vec<f32>, Vec<Vec<[f32; 2]>>);
+
+/// The page module's digit in focus (`whole`: the whole drawing as one digit), from its
+/// `focused_sample` export.
+fn focused_sample(whole: bool) -> Option<Focused> {
     let window = web_sys::window()?;
     let bindings = Reflect::get(&window, &"wasmBindings".into()).ok()?;
     let f: Function = Reflect::get(&bindings, &"focused_sample".into())
@@ -177,8 +188,8 @@ impl Personal {
             self.view.tell(&self.prompt());
         }
         let ask = self.practice.get().and_then(practice).map(|(d, _)| d);
-        self.view
-            .show_row(drawn || ask.is_some() || self.noted.get(), ask);
+        let wanted = drawn || ask.is_some() || self.noted.get();
+        self.view.show_row(self.styled.get() && wanted, ask);
     }
 
     fn prompt(&self) -> String {

@@ -66,6 +66,27 @@ const MARKUP: &str = include_str!("../../../web/train-section.html");
 /// The module's styles (both sections'), a file of the site.
 const STYLESHEET: &str = "train.css";
 
+/// Resolves once the module's stylesheet has loaded (or failed to): what the module adds is
+/// shown only then, so it never appears unstyled and then jumps under a finger.
+pub async fn stylesheet_loaded(doc: &Document) {
+    let Some(link) = doc
+        .query_selector(&format!("link[href='{STYLESHEET}']"))
+        .ok()
+        .flatten()
+        .and_then(|l| l.dyn_into::<web_sys::HtmlLinkElement>().ok())
+    else {
+        return;
+    };
+    if link.sheet().is_some() {
+        return;
+    }
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = link.add_event_listener_with_callback("load", &resolve);
+        let _ = link.add_event_listener_with_callback("error", &resolve);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 /// Adds a section's `markup` (a file whose leading comment is skipped) around its status line
 /// `#id`: the part before the marker `<!-- #id -->` above it, the rest below; and the module's
 /// stylesheet, once.
