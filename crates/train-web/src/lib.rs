@@ -1,21 +1,29 @@
-//! `digits-train-web`: "Train your own", the page's second WebAssembly module. It is the
-//! trainer's library (`digits-train`, the code that made the shipped model) compiled to wasm,
-//! loaded only when the section comes into view (`web/train.js`), so the first prediction
-//! never waits for it. The page's instance runs the loop and the section; Web Workers
-//! (`web/train-worker.js`, one per core, booting this same module) compute each step's shards.
+//! `digits-train-web`: "Train your own" and "Teach it your handwriting", the page's second
+//! WebAssembly module. It is the trainer's library (`digits-train`, the code that made the
+//! shipped model) compiled to wasm, loaded only when it is needed (`web/train.js`: a section
+//! comes into view, the pad is first touched, or a personal model is kept), so the first
+//! prediction never waits for it. The page's instance runs the loops and the sections; Web
+//! Workers (`web/train-worker.js`, one per core, booting this same module) compute each step's
+//! shards.
 //!
 //! ```text
 //! lib (open_training) ─┬─ view ── charts
 //!                      ├─ session ── pool ── protocol
 //!                      │           └─ data
 //!                      ├─ store (IndexedDB)
+//!                      ├─ handover
 //!                      └─ settings
+//! personal (open_personal) ─┬─ personal_view ── personal_text, view
+//!                           ├─ tune ── session, pool
+//!                           ├─ store
+//!                           └─ handover
 //! worker (on_message) ── protocol, settings
 //! ```
 //!
-//! When a run ends, "Draw with this model" hands the ONNX file to the page's own module with a
-//! `digits-use-model` event on the document (`detail`: the bytes), which loads it as it loads
-//! the shipped model.
+//! A finished model reaches the page's own module through `handover`: a `digits-use-model`
+//! event on the document (`detail`: the bytes, or `{bytes, personal: true}`, or null for the
+//! shipped model), which loads it as it loads the shipped one. Corrections ask the page's
+//! module for the digit in focus through its `focused_sample` export.
 
 pub mod charts;
 pub mod settings;

@@ -13,7 +13,7 @@ pub const MIN_SAMPLES: usize = 10;
 /// The row under the pad: what the digit in focus really was, one button per digit.
 pub fn correct_row() -> String {
     let mut html = String::from(
-        r#"<div id="correct" class="correct" role="group" aria-labelledby="correct-text" hidden><span id="correct-text">Not what you wrote? Tap the right digit to teach it:</span><div class="correct-digits">"#,
+        r#"<div id="correct" class="correct" role="group" aria-labelledby="correct-text" hidden=""><span id="correct-text">Not what you wrote? Tap the right digit to teach it:</span><div class="correct-digits">"#,
     );
     for d in 0..CLASSES {
         html.push_str(&format!(
