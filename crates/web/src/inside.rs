@@ -120,6 +120,12 @@ impl Inside {
         Ok(inside)
     }
 
+    /// The pad's model changed (one trained or fine-tuned in the page, or back to the shipped
+    /// one): the layer views are made from it from the next digit shown on.
+    pub fn model_changed(&self) {
+        *self.state.borrow_mut() = State::default();
+    }
+
     /// Shows the digit in focus (`None`: nothing drawn): every layer and both answers now, and
     /// once `settled` (the stroke ended) the robustness strip and the occlusion map, after the
     /// browser has painted. Off screen, it only remembers what to show.

@@ -158,6 +158,7 @@ mod root {
                     let _ = classes.toggle_with_force("trained-model", trained);
                     let _ = classes.toggle_with_force("personal-model", personal);
                     if changed {
+                        self.inside.model_changed();
                         self.draw.model_changed();
                     }
                 }
