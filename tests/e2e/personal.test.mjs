@@ -102,7 +102,7 @@ async function fineTune(page) {
   return result(page);
 }
 
-// About four minutes: run once, at / (under the sub-path the next test loads the module, keeps
+// About two minutes: run once, at / (under the sub-path the next test loads the module, keeps
 // samples and imports; the fine-tuning fetches are the same relative URLs "Train your own"
 // uses, tested there at both).
 const once = BASE === '/' ? false : 'run at / only, to keep CI within its budget';

@@ -64,8 +64,8 @@ impl Sample {
         }
     }
 
-    /// Why this sample cannot be used (`at`: its place in the file), if it cannot.
-    fn problem(&self) -> Option<String> {
+    /// Why this sample cannot be used, if it cannot.
+    pub fn problem(&self) -> Option<String> {
         if self.label as usize >= CLASSES {
             return Some(format!("label {} is not a digit 0-9", self.label));
         }

@@ -71,6 +71,20 @@ pub(crate) fn object_url(bytes: &[u8], kind: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Calls `f` on every `name` event of `el`, for the page's lifetime.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn on(
+    el: &web_sys::EventTarget,
+    name: &str,
+    mut f: impl FnMut() + 'static,
+) -> Result<(), wasm_bindgen::JsValue> {
+    use wasm_bindgen::JsCast;
+    let cb = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(move |_| f());
+    el.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref())?;
+    cb.forget();
+    Ok(())
+}
+
 #[cfg(target_arch = "wasm32")]
 fn js_warn(message: &str) {
     web_sys::console::warn_1(&message.into());
@@ -81,11 +95,11 @@ mod section {
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
 
-    use wasm_bindgen::JsCast;
     use wasm_bindgen::prelude::*;
 
     use digits_core::report::ModelReport;
 
+    use crate::on;
     use crate::pool::worker_count;
     use crate::session::{self, Control, Trained};
     use crate::settings::Settings;
@@ -174,17 +188,6 @@ mod section {
             }
             let _ = t.view.section.class_list().add_1("train-ready");
         });
-        Ok(())
-    }
-
-    fn on(
-        el: &web_sys::EventTarget,
-        name: &str,
-        mut f: impl FnMut() + 'static,
-    ) -> Result<(), JsValue> {
-        let cb = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| f());
-        el.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref())?;
-        cb.forget();
         Ok(())
     }
 

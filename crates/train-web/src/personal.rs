@@ -15,6 +15,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{Document, HtmlElement};
 
 use crate::handover::{self, hand_over};
+use crate::on;
 use crate::personal_text::{kept, practice};
 use crate::personal_view::PersonalView;
 use crate::store::{self, PERSONAL, SAMPLES};
@@ -113,13 +114,6 @@ pub fn open_personal() -> Result<(), JsValue> {
         t.update_row(false);
         t.restore().await
     });
-    Ok(())
-}
-
-fn on(el: &web_sys::EventTarget, name: &str, mut f: impl FnMut() + 'static) -> Result<(), JsValue> {
-    let cb = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| f());
-    el.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref())?;
-    cb.forget();
     Ok(())
 }
 
@@ -232,10 +226,8 @@ impl Personal {
                     match r
                         .as_string()
                         .and_then(|text| serde_json::from_str::<Sample>(&text).ok())
-                        .filter(|s| {
-                            (s.label as usize) < digits_core::CLASSES
-                                && s.input.len() == digits_core::PIXELS
-                        }) {
+                        .filter(|s| s.problem().is_none())
+                    {
                         Some(s) => samples.samples.push(s),
                         None => damaged += 1,
                     }
