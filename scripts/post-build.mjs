@@ -19,6 +19,7 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,6 +38,61 @@ const indexPath = path.join(site, 'index.html');
 if (!fs.existsSync(indexPath)) fail(`${indexPath} does not exist`);
 let html = fs.readFileSync(indexPath, 'utf8');
 if (html.includes('http-equiv="Content-Security-Policy"')) fail(`${indexPath} already has a CSP`);
+
+// 0. The text the page loads before its first prediction, without what only readers of the
+//    source need (figures in docs/performance.md): HTML comments and indentation; the
+//    stylesheet's comments and runs of whitespace; the doc comments wasm-bindgen copies into
+//    its glue from the Rust exports, and the glue's indentation. Only transformations that
+//    cannot change meaning (no string, template or regular expression in these files spans a
+//    line start or holds a comment opener, which the checks below enforce), and every SRI hash
+//    trunk wrote for a changed file is taken again.
+const sri = (data) => `sha384-${crypto.createHash('sha384').update(data).digest('base64')}`;
+const reintegrity = (url, data) => {
+  const tag = new RegExp(`<[^>]*(?:href|src)="${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"[^>]*>`);
+  const found = html.match(tag);
+  if (!found) fail(`${indexPath}: no tag loads ${url}`);
+  if (!/integrity="sha384-[^"]+"/.test(found[0])) fail(`${indexPath}: the tag for ${url} has no SHA-384 to update`);
+  html = html.replace(found[0], found[0].replace(/integrity="sha384-[^"]+"/, `integrity="${sri(data)}"`));
+};
+const slim = (url, transform) => {
+  const file = path.join(site, path.posix.basename(url));
+  const before = fs.readFileSync(file, 'utf8');
+  const after = transform(before, file);
+  fs.writeFileSync(file, after);
+  reintegrity(url, after);
+  return before.length - after.length;
+};
+// A module with its comments or indentation left out must still parse, and no template literal
+// may span lines (its text would lose the indentation).
+const checkModule = (text, file) => {
+  const line = text.split('\n').findIndex((l) => (l.match(/`/g) ?? []).length % 2 === 1);
+  if (line >= 0) fail(`${file}: line ${line + 1} opens or closes a template literal that spans lines`);
+  const copy = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'post-build-')), 'check.mjs');
+  fs.writeFileSync(copy, text);
+  try {
+    execFileSync(process.execPath, ['--check', copy], { stdio: 'pipe' });
+  } catch (e) {
+    fail(`${file}: slimmed, it no longer parses: ${e.stderr}`);
+  } finally {
+    fs.rmSync(path.dirname(copy), { recursive: true });
+  }
+  return text;
+};
+html = html.replace(/<!--[\s\S]*?-->\n?/g, '').replace(/^[ \t]+/gm, '').replace(/\n{2,}/g, '\n');
+const stylesheet = html.match(/<link rel="stylesheet" href="([^"]+\.css)"/);
+const glueUrl = html.match(/import init, \* as bindings from '([^']+\.js)'/);
+const loaderScript = html.match(/<script src="([^"]*\/train-[0-9a-f]+\.js)"/);
+if (!stylesheet || !glueUrl || !loaderScript) fail(`${indexPath}: trunk no longer links the stylesheet, the wasm-bindgen glue and web/train.js as expected`);
+const slimmed = slim(stylesheet[1], (css, file) => {
+  const bare = css.replace(/\/\*[\s\S]*?\*\//g, '');
+  for (const [string] of bare.matchAll(/"[^"]*"|'[^']*'/g)) {
+    if (/[{};:,]|\s\s|\n/.test(string)) fail(`${file}: the string ${string} holds what slimming would change`);
+  }
+  return bare.replace(/\s+/g, ' ').replace(/ ?([{};,]) ?/g, '$1')
+    .replace(/\{[^{}]*\}/g, (block) => block.replace(/: /g, ':')).trim();
+})
+  + slim(glueUrl[1], (js, file) => checkModule(js.replace(/^[ \t]*\/\*\*[\s\S]*?\*\/\n/gm, '').replace(/^[ \t]+/gm, ''), file))
+  + slim(loaderScript[1], (js, file) => checkModule(js.replace(/^[ \t]*\/\/.*\n/gm, '').replace(/^[ \t]+/gm, ''), file));
 
 // The wasm module, xz-compressed: GitHub Pages serves gzip only, and xz makes the module about a
 // third smaller than gzip does (figures in docs/performance.md). The page fetches the .xz with
@@ -67,7 +123,6 @@ html = html.replace(loader[0], `module_or_path: fetch('${wasmUrl}.xz', { integri
 // "Train your own" (crates/train-web, a second wasm module trunk builds without hashed names,
 // loaded by train.js only when its section comes into view): its glue fetches the wasm with its
 // SHA-384, and an import map gives the glue's own SHA-384 to the page's dynamic import of it.
-const sri = (data) => `sha384-${crypto.createHash('sha384').update(data).digest('base64')}`;
 const trainerGlue = path.join(site, 'digits-train-web.js');
 const trainerWasm = path.join(site, 'digits-train-web_bg.wasm');
 if (!fs.existsSync(trainerGlue) || !fs.existsSync(trainerWasm)) fail(`${site}: the trainer module (digits-train-web) was not built`);
@@ -79,7 +134,7 @@ fs.writeFileSync(trainerGlue, glueText);
 const importMap = `<script type="importmap">${JSON.stringify({ integrity: { './digits-train-web.js': sri(glueText) } })}</script>`;
 const firstScript = html.indexOf('<script');
 if (firstScript < 0) fail(`${indexPath}: no script to put the import map before`);
-html = `${html.slice(0, firstScript)}${importMap}\n  ${html.slice(firstScript)}`;
+html = `${html.slice(0, firstScript)}${importMap}\n${html.slice(firstScript)}`;
 
 const sha256 = (data) => crypto.createHash('sha256').update(data).digest('base64');
 const inline = [...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/g)].map((m) => `'sha256-${sha256(m[1])}'`);
@@ -125,4 +180,4 @@ const sw = template
   .replace('__DIGITS_ASSETS__', JSON.stringify(assets));
 if (sw.includes('__DIGITS_')) fail('web/sw.js lost one of its markers');
 fs.writeFileSync(path.join(site, 'sw.js'), sw);
-console.log(`post-build: wasm ${fs.statSync(`${wasmFile}.xz`).size} bytes as xz, fetched with SRI; CSP with ${inline.length} inline script hash(es); sw.js caches ${assets.length} files`);
+console.log(`post-build: ${slimmed} characters of comments and indentation left out; wasm ${fs.statSync(`${wasmFile}.xz`).size} bytes as xz, fetched with SRI; CSP with ${inline.length} inline script hash(es); sw.js caches ${assets.length} files`);

@@ -2,6 +2,7 @@
 // checks on the built files, nothing requested from any other origin, and an installable app.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -50,6 +51,14 @@ test('every built script, style and the wasm carry subresource integrity', async
   assert.ok(links.length >= 2 && scripts.length >= 1, 'stylesheet, module and decompressor');
   for (const tag of [...links, ...scripts]) assert.match(tag, /integrity="sha384-[A-Za-z0-9+/=]+"/, tag);
   assert.match(html, /module_or_path: fetch\('[^']+\.wasm\.xz', \{ integrity: 'sha384-/);
+  // The post-build step slimmed the first files (no comments left) and took their hashes again.
+  assert.doesNotMatch(html, /<!--/);
+  for (const tag of [...links, ...scripts]) {
+    const [, url, hash] = tag.match(/(?:href|src)="([^"]+)"[^>]*integrity="(sha384-[^"]+)"/) ?? tag.match(/integrity="(sha384-[^"]+)"[^>]*(?:href|src)="([^"]+)"/).reverse();
+    const file = fs.readFileSync(path.join(DIST, path.basename(url)));
+    assert.equal(`sha384-${crypto.createHash('sha384').update(file).digest('base64')}`, hash, url);
+    if (/\.(css|js)$/.test(url) && !url.includes('.min')) assert.doesNotMatch(file.toString(), /\/\*|^[ \t]+\S/m, `${url} still has comments or indentation`);
+  }
   // A module that is not the one built is refused: the page says it could not start.
   const wasm = fs.readdirSync(DIST).find((f) => f.endsWith('.wasm.xz'));
   const bytes = fs.readFileSync(path.join(DIST, wasm));
