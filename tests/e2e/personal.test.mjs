@@ -222,7 +222,7 @@ test('a mirror writer corrects 60 digits by touch, fine-tunes, keeps it across r
   await context.close();
 });
 
-test('a digit of a number, practice, and bad files', async () => {
+test('a digit of a number, practice, the review, and bad files', async () => {
   const { context, page, errors } = await open(env.browser, env.server, DESKTOP);
   // Nothing of the module before the pad is touched.
   assert.equal(await page.locator('#correct').count(), 0);
@@ -252,13 +252,33 @@ test('a digit of a number, practice, and bad files', async () => {
   assert.equal(await samples(page), 2);
   assert.match(await page.locator('#correct-text').textContent(), /Practice 2 of 50: write a 1/);
 
+  // The review shows every sample, newest first, as the model read it; × deletes one, here
+  // and in IndexedDB.
+  await page.locator('#personal-review summary').click();
+  await page.waitForFunction(() => document.querySelectorAll('#personal-list figure').length === 2);
+  assert.deepEqual(await page.locator('#personal-list figure').evaluateAll((f) => f.map((e) => e.dataset.label)), ['0', '1']);
+  assert.match(await page.locator('#personal-review-text').textContent(), /Your 2 samples, newest first/);
+  const inked = await page.locator('#personal-list figure[data-label="0"] canvas').evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, 28, 28).data;
+    let dark = 0;
+    for (let i = 0; i < d.length; i += 4) dark += d[i] < 128;
+    return dark;
+  });
+  assert.ok(inked > 20, `the drawn 0 shows in its thumbnail (${inked} dark pixels)`);
+  assert.equal((await stored(page)).samples, 2);
+  await page.locator('#personal-list figure[data-label="1"] [data-delete]').click();
+  await page.waitForFunction(() => Number(document.querySelector('#personal').dataset.samples) === 1);
+  assert.deepEqual(await page.locator('#personal-list figure').evaluateAll((f) => f.map((e) => e.dataset.label)), ['0']);
+  assert.match(await page.locator('#personal-message').textContent(), /Deleted a sample of 1: 1 left/);
+  assert.equal((await stored(page)).samples, 1);
+
   // A file that is not a samples file is refused by name, and nothing is added.
   const bad = path.join(OUT, 'not-samples.json');
   fs.writeFileSync(bad, JSON.stringify({ format: 'digits-personal', version: 1, samples: [{ label: 12, input: [] }] }));
   await page.setInputFiles('#personal-import', bad);
   await page.waitForFunction(() => document.querySelector('#personal-message').dataset.kind === 'error');
   assert.match(await page.locator('#personal-message').textContent(), /Nothing imported: not-samples\.json: sample 1: label 12 is not a digit 0-9/);
-  assert.equal(await samples(page), 2);
+  assert.equal(await samples(page), 1);
   // Drawing still works after all that.
   await page.locator('#clear').click();
   await drawMouse(page, DIGITS['4']);

@@ -78,8 +78,18 @@ pub(crate) fn on(
     name: &str,
     mut f: impl FnMut() + 'static,
 ) -> Result<(), wasm_bindgen::JsValue> {
+    on_event(el, name, move |_| f())
+}
+
+/// Calls `f` with every `name` event of `el`, for the page's lifetime.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn on_event(
+    el: &web_sys::EventTarget,
+    name: &str,
+    f: impl FnMut(web_sys::Event) + 'static,
+) -> Result<(), wasm_bindgen::JsValue> {
     use wasm_bindgen::JsCast;
-    let cb = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(move |_| f());
+    let cb = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(f);
     el.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref())?;
     cb.forget();
     Ok(())

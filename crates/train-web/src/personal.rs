@@ -15,11 +15,11 @@ use wasm_bindgen::prelude::*;
 use web_sys::{Document, HtmlElement};
 
 use crate::handover::{self, hand_over};
-use crate::on;
 use crate::personal_text::{kept, practice};
 use crate::personal_view::PersonalView;
 use crate::store::{self, PERSONAL, SAMPLES};
 use crate::tune::{self, Tuned};
+use crate::{on, on_event};
 
 /// Set while a personal model is kept, so the next visit loads this module at once.
 const FLAG: &str = "digits-personal-model";
@@ -31,6 +31,8 @@ struct Personal {
     doc: Document,
     view: PersonalView,
     samples: RefCell<Samples>,
+    /// The IndexedDB key of each of `samples`.
+    keys: RefCell<Vec<JsValue>>,
     /// Practice's step while it runs.
     practice: Cell<Option<usize>>,
     /// A sample was just kept: the row stays up with its line until the next drawing.
@@ -72,6 +74,7 @@ pub fn open_personal() -> Result<(), JsValue> {
         doc: doc.clone(),
         view,
         samples: RefCell::default(),
+        keys: RefCell::default(),
         practice: Cell::new(None),
         noted: Cell::new(false),
         busy: Cell::new(false),
@@ -105,6 +108,19 @@ pub fn open_personal() -> Result<(), JsValue> {
     let t = p.clone();
     on(&p.view.delete, "click", move || {
         wasm_bindgen_futures::spawn_local(t.clone().delete())
+    })?;
+    let t = p.clone();
+    on(&p.view.review, "toggle", move || t.review())?;
+    let t = p.clone();
+    on_event(&p.view.list, "click", move |e| {
+        let index = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|t| t.get_attribute("data-delete"))
+            .and_then(|i| i.parse::<usize>().ok());
+        if let Some(i) = index {
+            wasm_bindgen_futures::spawn_local(t.clone().remove(i));
+        }
     })?;
     p.watch_prediction()?;
     let t = p.clone();
@@ -214,21 +230,72 @@ impl Personal {
     fn show_samples(&self) {
         self.view
             .samples(&self.samples.borrow().counts(), self.busy.get());
+        self.review();
+    }
+
+    /// Draws the review if it is open.
+    fn review(&self) {
+        if self.view.review_open()
+            && let Err(e) = self.view.show_review(&self.samples.borrow().samples)
+        {
+            self.view
+                .say(&format!("The review could not be shown: {e}"), true);
+        }
+    }
+
+    /// Deletes sample `i` (its place in `samples`) from this device.
+    async fn remove(self: Rc<Self>, i: usize) {
+        let Some(key) = self.keys.borrow().get(i).cloned() else {
+            return;
+        };
+        if self.busy.get() {
+            self.view
+                .say("Wait for the fine-tuning to finish, then delete.", true);
+            return;
+        }
+        match store::remove_key(SAMPLES, &key).await {
+            Ok(()) => {
+                // The lists may have changed while IndexedDB worked: find the key again.
+                let at = self.keys.borrow().iter().position(|k| k == &key);
+                if let Some(at) = at {
+                    self.keys.borrow_mut().remove(at);
+                    let gone = self.samples.borrow_mut().samples.remove(at);
+                    self.view.say(
+                        &format!(
+                            "Deleted a sample of {}: {} left on this device.",
+                            gone.label,
+                            self.samples.borrow().len()
+                        ),
+                        false,
+                    );
+                }
+                self.show_samples();
+            }
+            Err(e) => self.view.say(&format!("Could not delete it: {e}"), true),
+        }
     }
 
     /// The samples and the personal model kept from earlier visits.
     async fn restore(self: Rc<Self>) {
-        match store::all(SAMPLES).await {
-            Ok(records) => {
+        let listed = match store::all(SAMPLES).await {
+            Ok(records) => store::keys(SAMPLES).await.map(|keys| (records, keys)),
+            Err(e) => Err(e),
+        };
+        match listed {
+            Ok((records, keys)) => {
                 let mut damaged = 0;
                 let mut samples = self.samples.borrow_mut();
-                for r in records.iter() {
+                let mut kept_keys = self.keys.borrow_mut();
+                for (r, key) in records.iter().zip(keys.iter()) {
                     match r
                         .as_string()
                         .and_then(|text| serde_json::from_str::<Sample>(&text).ok())
                         .filter(|s| s.problem().is_none())
                     {
-                        Some(s) => samples.samples.push(s),
+                        Some(s) => {
+                            samples.samples.push(s);
+                            kept_keys.push(key);
+                        }
                         None => damaged += 1,
                     }
                 }
@@ -296,12 +363,16 @@ impl Personal {
                 return;
             }
         };
-        if let Err(e) = store::add(SAMPLES, &text.into()).await {
-            self.view
-                .say(&format!("This browser would not keep it: {e}"), true);
-            return;
-        }
+        let key = match store::add(SAMPLES, &text.into()).await {
+            Ok(key) => key,
+            Err(e) => {
+                self.view
+                    .say(&format!("This browser would not keep it: {e}"), true);
+                return;
+            }
+        };
         self.samples.borrow_mut().samples.push(sample);
+        self.keys.borrow_mut().push(key);
         self.show_samples();
         let total = self.samples.borrow().len();
         if let Some(step) = self.practice.get() {
@@ -470,15 +541,19 @@ impl Personal {
             let Ok(text) = serde_json::to_string(&s) else {
                 continue;
             };
-            if let Err(e) = store::add(SAMPLES, &text.into()).await {
-                self.view.say(
-                    &format!("Imported {added} samples, then this browser refused: {e}"),
-                    true,
-                );
-                self.show_samples();
-                return;
-            }
+            let key = match store::add(SAMPLES, &text.into()).await {
+                Ok(key) => key,
+                Err(e) => {
+                    self.view.say(
+                        &format!("Imported {added} samples, then this browser refused: {e}"),
+                        true,
+                    );
+                    self.show_samples();
+                    return;
+                }
+            };
             self.samples.borrow_mut().samples.push(s);
+            self.keys.borrow_mut().push(key);
             added += 1;
         }
         self.show_samples();
@@ -493,6 +568,7 @@ impl Personal {
             Ok(()) => {
                 flag(false);
                 self.samples.borrow_mut().samples.clear();
+                self.keys.borrow_mut().clear();
                 self.tuned.borrow_mut().take();
                 self.view.clear_result();
                 self.practice.set(None);

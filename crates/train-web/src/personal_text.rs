@@ -43,6 +43,32 @@ pub fn counts(counts: &[usize; CLASSES]) -> String {
     )
 }
 
+/// The review shows at most this many samples, the newest.
+pub const REVIEW_MAX: usize = 200;
+
+/// One sample in the review: its caption, and the delete button's label. `read`: what the
+/// model read when it was kept.
+pub fn review_caption(label: u8, read: Option<u8>) -> (String, String) {
+    let caption = match read {
+        Some(r) if r != label => format!("{label} (read {r})"),
+        _ => label.to_string(),
+    };
+    (caption, format!("Delete this sample of {label}"))
+}
+
+/// The line above the review's samples.
+pub fn review_heading(total: usize) -> String {
+    match total {
+        0 => "No samples to review.".into(),
+        n if n > REVIEW_MAX => format!(
+            "The newest {REVIEW_MAX} of your {} samples, newest first. × deletes one.",
+            grouped(n as u64)
+        ),
+        1 => "Your sample. × deletes it.".into(),
+        n => format!("Your {n} samples, newest first. × deletes one."),
+    }
+}
+
 /// The digit practice asks for at its `step` (0-based), and the prompt; `None` when done.
 pub fn practice(step: usize) -> Option<(u8, String)> {
     let total = PRACTICE_ROUNDS * CLASSES;
@@ -146,6 +172,24 @@ mod tests {
         assert_eq!(
             kept(7, Some(7), 1),
             "Right, and kept: 1 sample on this device."
+        );
+    }
+
+    #[test]
+    fn the_review_says_what_it_shows() {
+        assert_eq!(review_caption(7, Some(7)).0, "7");
+        assert_eq!(review_caption(7, None).0, "7");
+        assert_eq!(review_caption(7, Some(1)).0, "7 (read 1)");
+        assert_eq!(review_caption(4, Some(9)).1, "Delete this sample of 4");
+        assert_eq!(review_heading(0), "No samples to review.");
+        assert_eq!(review_heading(1), "Your sample. × deletes it.");
+        assert_eq!(
+            review_heading(12),
+            "Your 12 samples, newest first. × deletes one."
+        );
+        assert_eq!(
+            review_heading(1234),
+            "The newest 200 of your 1,234 samples, newest first. × deletes one."
         );
     }
 

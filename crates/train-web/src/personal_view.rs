@@ -3,11 +3,16 @@
 //! `[data-label]`, `#personal[data-samples]`, `#practice`, `#finetune`,
 //! `#finetune-result[data-before][data-after][data-mnist-before][data-mnist-after][data-seconds]`,
 //! `#finetune-keep`, `#finetune-discard`, `#personal-export`, `#personal-import`,
-//! `#personal-delete`, `#personal-message`.
+//! `#personal-delete`, `#personal-message`; the review: `#personal-review` (a `<details>`),
+//! `#personal-list` with one `figure[data-index]` per sample shown (`data-label`, a 28x28
+//! canvas of its input, a delete button `[data-delete]`).
 
-use digits_core::CLASSES;
+use digits_core::personal::Sample;
+use digits_core::{CLASSES, PIXELS, SIDE};
+use wasm_bindgen::{Clamped, JsCast};
 use web_sys::{
-    Document, Element, HtmlButtonElement, HtmlElement, HtmlInputElement, HtmlProgressElement,
+    CanvasRenderingContext2d, Document, Element, HtmlButtonElement, HtmlCanvasElement, HtmlElement,
+    HtmlInputElement, HtmlProgressElement, ImageData,
 };
 
 use crate::personal_text::{self, Outcome};
@@ -34,6 +39,9 @@ pub struct PersonalView {
     pub export: HtmlButtonElement,
     pub import: HtmlInputElement,
     pub delete: HtmlButtonElement,
+    pub review: HtmlElement,
+    review_text: HtmlElement,
+    pub list: HtmlElement,
 }
 
 impl PersonalView {
@@ -84,7 +92,84 @@ impl PersonalView {
             export: by_id(doc, "personal-export")?,
             import: by_id(doc, "personal-import")?,
             delete: by_id(doc, "personal-delete")?,
+            review: by_id(doc, "personal-review")?,
+            review_text: by_id(doc, "personal-review-text")?,
+            list: by_id(doc, "personal-list")?,
         })
+    }
+
+    /// Whether the review is open (its samples are worth drawing).
+    pub fn review_open(&self) -> bool {
+        self.review.has_attribute("open")
+    }
+
+    /// The review: the newest samples first (at most [`personal_text::REVIEW_MAX`]), each its
+    /// input as the model read it, its label and a delete button; `data-index` is the
+    /// sample's place in `samples`.
+    pub fn show_review(&self, samples: &[Sample]) -> Result<(), String> {
+        self.review_text
+            .set_text_content(Some(&personal_text::review_heading(samples.len())));
+        self.list.set_text_content(None);
+        let doc = self.list.owner_document().ok_or("no document")?;
+        let make = |tag: &str| {
+            doc.create_element(tag)
+                .map_err(|_| format!("could not make a <{tag}>"))
+        };
+        for (i, sample) in samples
+            .iter()
+            .enumerate()
+            .rev()
+            .take(personal_text::REVIEW_MAX)
+        {
+            let (caption, delete) = personal_text::review_caption(sample.label, sample.read);
+            let figure = make("figure")?;
+            let _ = figure.set_attribute("class", "personal-sample");
+            let _ = figure.set_attribute("data-index", &i.to_string());
+            let _ = figure.set_attribute("data-label", &sample.label.to_string());
+            let canvas: HtmlCanvasElement = make("canvas")?
+                .dyn_into()
+                .map_err(|_| "a canvas is not a canvas")?;
+            canvas.set_width(SIDE as u32);
+            canvas.set_height(SIDE as u32);
+            let _ = canvas.set_attribute("aria-hidden", "true");
+            if sample.input.len() == PIXELS {
+                let mut rgba = Vec::with_capacity(PIXELS * 4);
+                for &v in &sample.input {
+                    rgba.extend([255 - v, 255 - v, 255 - v, 255]);
+                }
+                let context = canvas
+                    .get_context("2d")
+                    .ok()
+                    .flatten()
+                    .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok());
+                if let (Some(context), Ok(image)) = (
+                    context,
+                    ImageData::new_with_u8_clamped_array_and_sh(
+                        Clamped(&rgba),
+                        SIDE as u32,
+                        SIDE as u32,
+                    ),
+                ) {
+                    let _ = context.put_image_data(&image, 0.0, 0.0);
+                }
+            }
+            let text = make("figcaption")?;
+            text.set_text_content(Some(&caption));
+            let button = make("button")?;
+            let _ = button.set_attribute("type", "button");
+            let _ = button.set_attribute("data-delete", &i.to_string());
+            let _ = button.set_attribute("aria-label", &delete);
+            button.set_text_content(Some("×"));
+            for child in [&canvas.into(), &text, &button] {
+                figure
+                    .append_child(child)
+                    .map_err(|_| "could not fill the review")?;
+            }
+            self.list
+                .append_child(&figure)
+                .map_err(|_| "could not fill the review")?;
+        }
+        Ok(())
     }
 
     /// A line of the section; `error` shows it as one.

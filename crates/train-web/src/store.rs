@@ -157,9 +157,22 @@ async fn with_store(
     out
 }
 
-/// Adds a record to a store with keys of its own (`samples`).
-pub async fn add(store: &str, value: &JsValue) -> Result<(), String> {
-    with_store(store, true, |s| s.add(value)).await.map(|_| ())
+/// Adds a record to a store with keys of its own (`samples`): the key it got.
+pub async fn add(store: &str, value: &JsValue) -> Result<JsValue, String> {
+    with_store(store, true, |s| s.add(value)).await
+}
+
+/// Every key of `store`, in key order (as [`all`] gives the records).
+pub async fn keys(store: &str) -> Result<js_sys::Array, String> {
+    with_store(store, false, |s| s.get_all_keys())
+        .await?
+        .dyn_into::<js_sys::Array>()
+        .map_err(|_| "IndexedDB gave no list of keys".into())
+}
+
+/// Deletes the record under a key [`add`] gave.
+pub async fn remove_key(store: &str, key: &JsValue) -> Result<(), String> {
+    with_store(store, true, |s| s.delete(key)).await.map(|_| ())
 }
 
 /// Every record of `store`, in key order.
