@@ -1,5 +1,7 @@
 // trunk post-build hook (node): locks the built page down and makes it work offline.
 //
+// 0. The text loaded before the first prediction (index.html, the stylesheet, the wasm-bindgen
+//    glue, web/train.js) without comments and indentation, their SRI hashes taken again.
 // 1. The wasm module, compressed with xz and fetched with subresource integrity (trunk's loader
 //    fetches it without any): the loader is rewritten to fetch NAME_bg.wasm.xz with its SHA-384,
 //    decompress it while it streams in, and compile it; a tampered module is refused.
@@ -43,9 +45,9 @@ if (html.includes('http-equiv="Content-Security-Policy"')) fail(`${indexPath} al
 //    source need (figures in docs/performance.md): HTML comments and indentation; the
 //    stylesheet's comments and runs of whitespace; the doc comments wasm-bindgen copies into
 //    its glue from the Rust exports, and the glue's indentation. Only transformations that
-//    cannot change meaning (no string, template or regular expression in these files spans a
-//    line start or holds a comment opener, which the checks below enforce), and every SRI hash
-//    trunk wrote for a changed file is taken again.
+//    cannot change meaning, checked below (every slimmed script must parse, no template literal
+//    may span lines, no CSS string may hold what slimming changes), and every SRI hash trunk
+//    wrote for a changed file is taken again.
 const sri = (data) => `sha384-${crypto.createHash('sha384').update(data).digest('base64')}`;
 const reintegrity = (url, data) => {
   const tag = new RegExp(`<[^>]*(?:href|src)="${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"[^>]*>`);
@@ -156,10 +158,8 @@ html = html.replace(charset, `${charset}\n  <meta http-equiv="Content-Security-P
 fs.writeFileSync(indexPath, html);
 
 // The evaluation worker imports the same wasm-bindgen module as the page, beside it.
-const glue = html.match(/import init, \* as bindings from '([^']+\.js)'/);
-if (!glue) fail(`${indexPath}: trunk's loader no longer imports the wasm-bindgen module as expected`);
 const worker = fs.readFileSync(path.join(root, 'web/eval-worker.js'), 'utf8')
-  .replace('__DIGITS_GLUE__', `./${path.posix.basename(glue[1])}`);
+  .replace('__DIGITS_GLUE__', `./${path.posix.basename(glueUrl[1])}`);
 fs.writeFileSync(path.join(site, 'eval-worker.js'), worker);
 
 // Every file of the site, as URLs relative to the service worker (which sits beside index.html).

@@ -128,9 +128,7 @@ pub async fn delete() -> Result<(), String> {
 
 /// Deletes the record under `key` in `store`.
 pub async fn remove(store: &str, key: &str) -> Result<(), String> {
-    with_store(store, true, |s| s.delete(&key.into()))
-        .await
-        .map(|_| ())
+    remove_key(store, &key.into()).await
 }
 
 /// Runs `f` on `store` in one transaction (`write`: read-write) and waits for its request.
@@ -170,7 +168,7 @@ pub async fn keys(store: &str) -> Result<js_sys::Array, String> {
         .map_err(|_| "IndexedDB gave no list of keys".into())
 }
 
-/// Deletes the record under a key [`add`] gave.
+/// Deletes the record under `key` in `store` (a string, or a key [`add`] gave).
 pub async fn remove_key(store: &str, key: &JsValue) -> Result<(), String> {
     with_store(store, true, |s| s.delete(key)).await.map(|_| ())
 }
