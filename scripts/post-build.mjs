@@ -2,9 +2,13 @@
 //
 // 0. The text loaded before the first prediction (index.html, the stylesheet, the wasm-bindgen
 //    glue, web/train.js) without comments and indentation, their SRI hashes taken again.
+// 1a. The wasm module built a second time with relaxed SIMD (scripts/wasm-relaxed.sh): checked to
+//    have the same wasm-bindgen glue, and shipped beside the first; the loader picks the one the
+//    browser runs.
 // 1. The wasm module, compressed with xz and fetched with subresource integrity (trunk's loader
 //    fetches it without any): the loader is rewritten to fetch NAME_bg.wasm.xz with its SHA-384,
-//    decompress it while it streams in, and compile it; a tampered module is refused.
+//    decompress it while it streams in, and compile it; a tampered module is refused. Both
+//    builds, each with its own hash.
 // 2. Content-Security-Policy: a <meta> tag at the top of index.html that allows only the page's
 //    own origin, plus 'wasm-unsafe-eval' for WebAssembly and the SHA-256 of each inline script
 //    (trunk's module loader is inline; its text depends on the hashed file names and the public
@@ -48,6 +52,9 @@ if (html.includes('http-equiv="Content-Security-Policy"')) fail(`${indexPath} al
 //    cannot change meaning, checked below (every slimmed script must parse, no template literal
 //    may span lines, no CSS string may hold what slimming changes), and every SRI hash trunk
 //    wrote for a changed file is taken again.
+// A module of one function that uses one relaxed-SIMD instruction (i8x16.relaxed_swizzle), the
+// probe of wasm-feature-detect: WebAssembly.validate accepts it only where relaxed SIMD runs.
+const RELAXED_SIMD_PROBE = [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11];
 const sri = (data) => `sha384-${crypto.createHash('sha384').update(data).digest('base64')}`;
 const reintegrity = (url, data) => {
   const tag = new RegExp(`<[^>]*(?:href|src)="${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"[^>]*>`);
@@ -85,6 +92,26 @@ const stylesheet = html.match(/<link rel="stylesheet" href="([^"]+\.css)"/);
 const glueUrl = html.match(/import init, \* as bindings from '([^']+\.js)'/);
 const loaderScript = html.match(/<script src="([^"]*\/train-[0-9a-f]+\.js)"/);
 if (!stylesheet || !glueUrl || !loaderScript) fail(`${indexPath}: trunk no longer links the stylesheet, the wasm-bindgen glue and web/train.js as expected`);
+
+// 1a. The same module built with relaxed SIMD (scripts/wasm-relaxed.sh, trunk's pre-build hook),
+//    through the same wasm-bindgen, before the glue is slimmed: its glue must be trunk's glue
+//    byte for byte, so one glue drives either module.
+const relaxedBuild = path.join(root, 'target/wasm-relaxed/wasm32-unknown-unknown/web/digits_web.wasm');
+if (!fs.existsSync(relaxedBuild)) fail(`${relaxedBuild} does not exist: scripts/wasm-relaxed.sh (trunk's pre_build hook) did not run`);
+const bindgenOut = fs.mkdtempSync(path.join(os.tmpdir(), 'post-build-relaxed-'));
+try {
+  execFileSync('wasm-bindgen', ['--target=web', `--out-dir=${bindgenOut}`, '--out-name=digits-web', '--no-typescript', relaxedBuild], { stdio: 'pipe' });
+} catch (e) {
+  fail(`wasm-bindgen failed on ${relaxedBuild}: ${e.stderr}`);
+}
+const glueFile = path.join(site, path.posix.basename(glueUrl[1]));
+if (!fs.readFileSync(path.join(bindgenOut, 'digits-web.js')).equals(fs.readFileSync(glueFile))) {
+  fail(`the relaxed-SIMD build's wasm-bindgen glue differs from ${glueFile}: the two builds no longer export the same interface`);
+}
+const relaxedWasm = fs.readFileSync(path.join(bindgenOut, 'digits-web_bg.wasm'));
+fs.rmSync(bindgenOut, { recursive: true });
+const relaxedName = `digits-web-relaxed-${crypto.createHash('sha256').update(relaxedWasm).digest('hex').slice(0, 16)}_bg.wasm`;
+fs.writeFileSync(path.join(site, relaxedName), relaxedWasm);
 const slimmed = slim(stylesheet[1], (css, file) => {
   const bare = css.replace(/\/\*[\s\S]*?\*\//g, '');
   for (const [string] of bare.matchAll(/"[^"]*"|'[^']*'/g)) {
@@ -107,20 +134,34 @@ const wasmUrl = loader[1];
 const preload = html.match(/<link rel="preload" href="([^"]+)"[^>]*as="fetch" type="application\/wasm">/);
 if (!preload || preload[1] !== wasmUrl) fail(`${indexPath}: no preload link for ${wasmUrl}`);
 html = html.replace(preload[0], '');
+const compress = (file) => {
+  let xz;
+  try {
+    xz = execFileSync('xz', ['-9e', '--check=crc32', '-c', file], { maxBuffer: 1 << 30 });
+  } catch (e) {
+    fail(`xz could not compress ${file} (install xz-utils): ${e.message}`);
+  }
+  fs.writeFileSync(`${file}.xz`, xz);
+  fs.unlinkSync(file);
+  return { bytes: xz.length, integrity: sri(xz) };
+};
 const wasmFile = path.join(site, path.posix.basename(wasmUrl));
-let xz;
-try {
-  xz = execFileSync('xz', ['-9e', '--check=crc32', '-c', wasmFile], { maxBuffer: 1 << 30 });
-} catch (e) {
-  fail(`xz could not compress ${wasmFile} (install xz-utils): ${e.message}`);
-}
-fs.writeFileSync(`${wasmFile}.xz`, xz);
-fs.unlinkSync(wasmFile);
-const xzIntegrity = `sha384-${crypto.createHash('sha384').update(xz).digest('base64')}`;
-html = html.replace(loader[0], `module_or_path: fetch('${wasmUrl}.xz', { integrity: '${xzIntegrity}' }).then((r) => {
-  if (!r.ok) throw new Error(\`HTTP \${r.status} for ${wasmUrl}.xz\`);
-  return new Response(new self['xz-decompress'].XzReadableStream(r.body), { headers: { 'Content-Type': 'application/wasm' } });
-})`);
+const plain = { url: `${wasmUrl}.xz`, ...compress(wasmFile) };
+const relaxedUrl = `${wasmUrl.slice(0, wasmUrl.length - path.posix.basename(wasmUrl).length)}${relaxedName}`;
+const relaxed = { url: `${relaxedUrl}.xz`, ...compress(path.join(site, relaxedName)) };
+// The loader asks the browser whether it validates a module with one relaxed-SIMD instruction
+// (wasm-feature-detect's probe: i8x16.relaxed_swizzle), marks the choice on <html data-wasm>,
+// and fetches that module. sw.js asks the same to cache only that one at install.
+const probe = `new Uint8Array(${JSON.stringify(RELAXED_SIMD_PROBE)})`;
+html = html.replace(loader[0], `module_or_path: (() => {
+const r = typeof WebAssembly === 'object' && WebAssembly.validate(${probe});
+document.documentElement.dataset.wasm = r ? 'relaxed-simd' : 'simd128';
+const [url, integrity] = r ? ['${relaxed.url}', '${relaxed.integrity}'] : ['${plain.url}', '${plain.integrity}'];
+return fetch(url, { integrity }).then((res) => {
+  if (!res.ok) throw new Error(\`HTTP \${res.status} for \${url}\`);
+  return new Response(new self['xz-decompress'].XzReadableStream(res.body), { headers: { 'Content-Type': 'application/wasm' } });
+});
+})()`);
 
 // "Train your own" (crates/train-web, a second wasm module trunk builds without hashed names,
 // loaded by train.js only when its section comes into view): its glue fetches the wasm with its
@@ -177,7 +218,8 @@ const template = fs.readFileSync(path.join(root, 'web/sw.js'), 'utf8');
 const assets = files.map((f) => (f === 'index.html' ? './' : f));
 const sw = template
   .replace("'__DIGITS_VERSION__'", JSON.stringify(version.digest('hex').slice(0, 16)))
-  .replace('__DIGITS_ASSETS__', JSON.stringify(assets));
+  .replace('__DIGITS_ASSETS__', JSON.stringify(assets))
+  .replace('__DIGITS_WASM__', JSON.stringify({ probe: RELAXED_SIMD_PROBE, relaxed: path.posix.basename(relaxed.url), plain: path.posix.basename(plain.url) }));
 if (sw.includes('__DIGITS_')) fail('web/sw.js lost one of its markers');
 fs.writeFileSync(path.join(site, 'sw.js'), sw);
-console.log(`post-build: ${slimmed} characters of comments and indentation left out; wasm ${fs.statSync(`${wasmFile}.xz`).size} bytes as xz, fetched with SRI; CSP with ${inline.length} inline script hash(es); sw.js caches ${assets.length} files`);
+console.log(`post-build: ${slimmed} characters of comments and indentation left out; wasm ${plain.bytes} bytes as xz (${relaxed.bytes} with relaxed SIMD), fetched with SRI; CSP with ${inline.length} inline script hash(es); sw.js caches ${assets.length} files`);

@@ -13,7 +13,12 @@ const CACHE = `digits-${VERSION}`;
 // for "Train your own": each is cached the first time its section fetches it, not at install, so
 // a visitor who never scrolls there never downloads it. (The trainer's module, 0.6 MB, is cached
 // at install, so that the section opens offline too.)
-const ON_DEMAND = ASSETS.filter((a) => /^(t10k|train)-(images|labels)-/.test(a));
+// The page's wasm module comes in two builds, with and without relaxed SIMD (scripts/post-build.mjs):
+// this browser needs only the one its page will pick, by the same test; the other is cached only
+// if it is ever fetched.
+const WASM = __DIGITS_WASM__;
+const UNUSED_WASM = WebAssembly.validate(new Uint8Array(WASM.probe)) ? WASM.plain : WASM.relaxed;
+const ON_DEMAND = ASSETS.filter((a) => /^(t10k|train)-(images|labels)-/.test(a) || a === UNUSED_WASM);
 const AT_INSTALL = ASSETS.filter((a) => !ON_DEMAND.includes(a));
 const ON_DEMAND_URLS = ON_DEMAND.map((a) => new URL(a, self.location).href);
 const SHELL = new URL('./', self.location).href;

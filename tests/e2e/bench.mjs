@@ -29,6 +29,8 @@ const loaded = await page.evaluate(() =>
   performance.getEntriesByType('resource').map((e) => ({ name: e.name, bytes: e.encodedBodySize }))
     .filter((e) => !e.name.includes('t10k'))
     .concat([{ name: location.href, bytes: performance.getEntriesByType('navigation')[0].encodedBodySize }]));
+// Which build of the module the page chose (scripts/post-build.mjs): relaxed SIMD or SIMD128 only.
+const wasmChoice = await page.evaluate(() => document.documentElement.dataset.wasm);
 // Time from navigation to the model being ready (download, decompression, compile, model load),
 // median of five fresh visits with an empty cache.
 const ready = [];
@@ -140,7 +142,10 @@ for (const f of files) {
   }
 }
 // The module ships xz-compressed (scripts/post-build.mjs); its gzip size is for comparison.
-const wasmXz = files.find((f) => f.endsWith('.wasm.xz'));
+// Two builds of it (with and without relaxed SIMD); the loaded one is among the first files.
+const wasmXz = files.find((f) => f.endsWith('.wasm.xz') && firstPrediction.includes(path.basename(f)));
+if (!wasmXz) throw new Error('no wasm module among the files loaded before the first prediction');
+const otherXz = files.find((f) => f.endsWith('.wasm.xz') && f !== wasmXz && !path.basename(f).startsWith('digits-train'));
 const wasm = execFileSync('xz', ['-dc', wasmXz], { maxBuffer: 1 << 30 });
 const ms = Object.values(results).sort((a, b) => a - b);
 const inf = Object.values(inference).sort((a, b) => a - b);
@@ -163,7 +168,7 @@ for (const [name, c] of [['one image per run', ort.check1], ['100 images per run
 }
 const ortBest = Math.min(ort.check1.seconds, ort.check100.seconds);
 console.log(`the page's check (${evalSeconds.toFixed(1)} s) / onnxruntime-web's best (${ortBest.toFixed(1)} s) = ${(evalSeconds / ortBest).toFixed(2)}`);
-console.log(`wasm: ${wasm.length} bytes raw, ${zlib.gzipSync(wasm, { level: 9 }).length} bytes if gzipped (-9), ${fs.statSync(wasmXz).size} bytes as shipped (xz)`);
+console.log(`wasm (the page chose ${wasmChoice}: ${path.basename(wasmXz)}): ${wasm.length} bytes raw, ${zlib.gzipSync(wasm, { level: 9 }).length} bytes if gzipped (-9), ${fs.statSync(wasmXz).size} bytes as shipped (xz); the other build ${otherXz ? `${fs.statSync(otherXz).size} bytes as xz` : 'missing'}`);
 const testSet = files.filter((f) => path.basename(f).startsWith('t10k')).reduce((a, f) => a + fs.statSync(f).size, 0);
 console.log(`in-browser evaluation of the 10,000 test digits (download included): ${evalSeconds.toFixed(1)} s; test-set asset ${testSet} bytes`);
 console.log(`navigation to model ready (localhost, empty cache): median ${ready[2].toFixed(0)} ms of ${ready.map((r) => r.toFixed(0)).join(', ')}`);

@@ -32,6 +32,14 @@ test('after one visit the page loads, predicts and checks the test set with the 
   const { context, page, errors } = await open(browser, server, PHONE);
   await page.waitForSelector('html.offline-ready', { timeout: 30000 });
   assert.match(await page.locator('#offline').textContent(), /works offline/);
+  // Of the module's two builds the worker keeps only the one this browser runs (relaxed SIMD).
+  const cachedWasm = await page.evaluate(async () => {
+    const [name] = await caches.keys();
+    const keys = await (await caches.open(name)).keys();
+    return keys.map((r) => r.url).filter((u) => u.endsWith('.wasm.xz'));
+  });
+  assert.equal(cachedWasm.length, 1, cachedWasm.join());
+  assert.match(cachedWasm[0], /\/digits-web-relaxed-[0-9a-f]{16}_bg\.wasm\.xz$/);
   // The report section fetches the test set through the worker, which keeps it.
   assert.equal(await accuracy(page), REPORT.accuracy);
   // The network goes: DevTools' offline mode for the page, and the server itself stops.

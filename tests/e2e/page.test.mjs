@@ -225,6 +225,54 @@ for (const [file, expected] of [
   });
 }
 
+test('the module with relaxed SIMD where the browser runs it, else the SIMD128 one: both read the same', async () => {
+  // Each drawing's ten probabilities (the bars' data-p, six decimals) and the module loaded.
+  const readAll = async (context) => {
+    const errors = await watch(context, env.server);
+    const page = await context.newPage();
+    await page.goto(env.server.url);
+    await page.waitForSelector('html.model-ready', { timeout: 30000 });
+    const bars = {};
+    for (const [digit, strokes] of Object.entries(DIGITS)) {
+      await page.click('#clear');
+      await drawMouse(page, strokes);
+      assert.equal(await waitPrediction(page), digit, `drew a ${digit}`);
+      bars[digit] = await page.$$eval('#chart svg rect[data-digit]', (rects) => rects.map((r) => Number(r.dataset.p)));
+    }
+    const wasm = await page.evaluate(() => ({
+      choice: document.documentElement.dataset.wasm,
+      files: performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.endsWith('.wasm.xz')),
+    }));
+    assert.deepEqual(errors, []);
+    await context.close();
+    return { bars, wasm };
+  };
+  // Chromium has relaxed SIMD: the page picks that build.
+  const relaxed = await readAll(await env.browser.newContext(DESKTOP));
+  assert.equal(relaxed.wasm.choice, 'relaxed-simd');
+  assert.equal(relaxed.wasm.files.length, 1);
+  assert.match(relaxed.wasm.files[0], /\/digits-web-relaxed-[0-9a-f]{16}_bg\.wasm\.xz$/);
+  // As in a browser without it: WebAssembly.validate refuses any module with a relaxed-SIMD
+  // instruction (opcode prefix 0xfd, then 0x100 and up, which is 0x80 0x02 in LEB128).
+  const context = await env.browser.newContext(DESKTOP);
+  await context.addInitScript(() => {
+    const validate = WebAssembly.validate;
+    WebAssembly.validate = (bytes) => {
+      const b = new Uint8Array(bytes);
+      for (let i = 0; i + 2 < b.length; i++) if (b[i] === 0xfd && b[i + 1] === 0x80 && b[i + 2] === 0x02) return false;
+      return validate(bytes);
+    };
+  });
+  const plain = await readAll(context);
+  assert.equal(plain.wasm.choice, 'simd128');
+  assert.equal(plain.wasm.files.length, 1);
+  assert.match(plain.wasm.files[0], /\/digits-web-[0-9a-f]+_bg\.wasm\.xz$/);
+  // Fused and unfused multiply-adds round differently, by far less than a display step.
+  for (const digit of Object.keys(DIGITS)) {
+    plain.bars[digit].forEach((p, i) => assert.ok(Math.abs(p - relaxed.bars[digit][i]) <= 1e-4, `${digit}: p(${i}) ${p} vs ${relaxed.bars[digit][i]}`));
+  }
+});
+
 test('without WebAssembly the page says so', async () => {
   const context = await env.browser.newContext(DESKTOP);
   // As in a browser with WebAssembly turned off (some locked-down profiles do that).

@@ -50,7 +50,15 @@ test('every built script, style and the wasm carry subresource integrity', async
   const scripts = [...html.matchAll(/<script [^>]*src=[^>]*>/g)].map((m) => m[0]);
   assert.ok(links.length >= 2 && scripts.length >= 1, 'stylesheet, module and decompressor');
   for (const tag of [...links, ...scripts]) assert.match(tag, /integrity="sha384-[A-Za-z0-9+/=]+"/, tag);
-  assert.match(html, /module_or_path: fetch\('[^']+\.wasm\.xz', \{ integrity: 'sha384-/);
+  // The loader fetches one of the module's two builds (with or without relaxed SIMD), each with
+  // the SHA-384 of its file.
+  const builds = [...html.matchAll(/\['([^']+\.wasm\.xz)', '(sha384-[^']+)'\]/g)];
+  assert.equal(builds.length, 2, 'two builds of the module in the loader');
+  for (const [, url, hash] of builds) {
+    const file = fs.readFileSync(path.join(DIST, path.basename(url)));
+    assert.equal(`sha384-${crypto.createHash('sha384').update(file).digest('base64')}`, hash, url);
+  }
+  assert.match(html, /return fetch\(url, \{ integrity \}\)/);
   // The post-build step slimmed the first files (no comments left) and took their hashes again.
   assert.doesNotMatch(html, /<!--/);
   for (const tag of [...links, ...scripts]) {
@@ -60,15 +68,19 @@ test('every built script, style and the wasm carry subresource integrity', async
     if (/\.(css|js)$/.test(url) && !url.includes('.min')) assert.doesNotMatch(file.toString(), /\/\*|^[ \t]+\S/m, `${url} still has comments or indentation`);
   }
   // A module that is not the one built is refused: the page says it could not start.
-  const wasm = fs.readdirSync(DIST).find((f) => f.endsWith('.wasm.xz'));
-  const bytes = fs.readFileSync(path.join(DIST, wasm));
-  bytes[bytes.length - 1] ^= 0xff;
-  const tampered = await startServer({ replace: { [wasm]: bytes } });
+  const replace = {};
+  for (const f of fs.readdirSync(DIST).filter((f) => f.endsWith('.wasm.xz'))) {
+    const bytes = fs.readFileSync(path.join(DIST, f));
+    bytes[bytes.length - 1] ^= 0xff;
+    replace[f] = bytes;
+  }
+  assert.equal(Object.keys(replace).length, 2);
+  const tampered = await startServer({ replace });
   const context = await env.browser.newContext(DESKTOP);
   const errors = await watch(context, tampered);
   const page = await context.newPage();
   await page.goto(tampered.url);
-  await page.waitForFunction((n) => performance.getEntriesByType('resource').some((r) => r.name.endsWith(n)), wasm);
+  await page.waitForFunction(() => performance.getEntriesByType('resource').some((r) => r.name.endsWith('.wasm.xz')));
   await page.waitForTimeout(500);
   assert.equal(await page.evaluate(() => document.documentElement.classList.contains('wasm-ready')), false);
   assert.ok(await page.locator('#status').isVisible());
