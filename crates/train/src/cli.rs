@@ -149,6 +149,18 @@ pub struct TrainArgs {
     /// Elastic distortion strength in pixels (0 = off).
     #[arg(long, default_value_t = 0.0)]
     pub elastic: f32,
+    /// Largest random shift of a training image, in pixels either way per axis.
+    #[arg(long, default_value_t = Augment::DEFAULT.shift)]
+    pub shift: f32,
+    /// Largest random change of scale, as a share either way (0.12 = 88% to 112%).
+    #[arg(long, default_value_t = Augment::DEFAULT.scale)]
+    pub scale: f32,
+    /// Largest random rotation, in degrees either way.
+    #[arg(long, default_value_t = Augment::DEFAULT.rotate_deg)]
+    pub rotate: f32,
+    /// Largest random shear factor either way.
+    #[arg(long, default_value_t = Augment::DEFAULT.shear)]
+    pub shear: f32,
     /// Share of training images redrawn from their traced strokes with an even, round pen (on
     /// the pad or as a picture) instead of the scan; 0 = scans only. The traces are made once
     /// and cached beside the data.
@@ -364,8 +376,11 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
             Augment::NONE
         } else {
             Augment {
+                rotate_deg: a.rotate,
+                scale: a.scale,
+                shear: a.shear,
+                shift: a.shift,
                 elastic: a.elastic,
-                ..Augment::DEFAULT
             }
         },
         pen: if a.no_augment { 0.0 } else { a.pen },

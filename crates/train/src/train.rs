@@ -75,6 +75,26 @@ impl TrainConfig {
             self.smoothing
         );
         anyhow::ensure!(
+            in_range(self.augment.shift, 0.0, 14.0),
+            "--shift must be at least 0 and below 14 pixels, got {}",
+            self.augment.shift
+        );
+        anyhow::ensure!(
+            in_range(self.augment.scale, 0.0, 0.5),
+            "--scale must be a share of at least 0 and below 0.5, got {}",
+            self.augment.scale
+        );
+        anyhow::ensure!(
+            self.augment.rotate_deg.is_finite() && (0.0..=180.0).contains(&self.augment.rotate_deg),
+            "--rotate must be from 0 to 180 degrees, got {}",
+            self.augment.rotate_deg
+        );
+        anyhow::ensure!(
+            in_range(self.augment.shear, 0.0, 1.0),
+            "--shear must be at least 0 and below 1, got {}",
+            self.augment.shear
+        );
+        anyhow::ensure!(
             in_range(self.augment.elastic, 0.0, f32::INFINITY),
             "--elastic must be a number of at least 0 pixels, got {}",
             self.augment.elastic

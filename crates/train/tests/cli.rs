@@ -343,6 +343,22 @@ fn bad_settings_are_refused_before_the_data_is_read() {
         ("--lr", "0", "--lr must be a positive number"),
         ("--batch", "0", "--batch must be at least 1"),
         ("--pen", "1.5", "--pen must be a share from 0 to 1, got 1.5"),
+        (
+            "--shift",
+            "-1",
+            "--shift must be at least 0 and below 14 pixels, got -1",
+        ),
+        (
+            "--scale",
+            "0.5",
+            "--scale must be a share of at least 0 and below 0.5, got 0.5",
+        ),
+        (
+            "--rotate",
+            "nan",
+            "--rotate must be from 0 to 180 degrees, got NaN",
+        ),
+        ("--shear", "inf", "--shear must be at least 0 and below 1"),
     ] {
         let setting = format!("{flag}={value}");
         let out = digits(&train_args(
