@@ -15,10 +15,12 @@ const CACHE = `digits-${VERSION}`;
 // at install, so that the section opens offline too.)
 // The page's wasm module comes in two builds, with and without relaxed SIMD (scripts/post-build.mjs):
 // this browser needs only the one its page will pick, by the same test; the other is cached only
-// if it is ever fetched.
+// if it is ever fetched. Where WebAssembly is turned off, neither is (and this script must still
+// run, as the page's loader does).
 const WASM = __DIGITS_WASM__;
-const UNUSED_WASM = WebAssembly.validate(new Uint8Array(WASM.probe)) ? WASM.plain : WASM.relaxed;
-const ON_DEMAND = ASSETS.filter((a) => /^(t10k|train)-(images|labels)-/.test(a) || a === UNUSED_WASM);
+const UNUSED_WASM = typeof WebAssembly !== 'object' ? [WASM.plain, WASM.relaxed]
+  : WebAssembly.validate(new Uint8Array(WASM.probe)) ? [WASM.plain] : [WASM.relaxed];
+const ON_DEMAND = ASSETS.filter((a) => /^(t10k|train)-(images|labels)-/.test(a) || UNUSED_WASM.includes(a));
 const AT_INSTALL = ASSETS.filter((a) => !ON_DEMAND.includes(a));
 const ON_DEMAND_URLS = ON_DEMAND.map((a) => new URL(a, self.location).href);
 const SHELL = new URL('./', self.location).href;

@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import vm from 'node:vm';
 import {
   launch, open, watch, startServer, drawMouse, drawTouch, expectDigit, DIGITS, DESKTOP, PHONE, DIST, OUT,
 } from './harness.mjs';
@@ -58,6 +59,38 @@ test('after one visit the page loads, predicts and checks the test set with the 
   // The browser's failed check for a newer worker is expected offline; nothing else.
   assert.deepEqual(errors.filter((e) => !/ServiceWorker|sw\.js/.test(e)), []);
   await context.close();
+});
+
+// The worker's script itself, in Node: what its install step caches, in a browser with
+// WebAssembly and in one where it is turned off (the script must still run there).
+test('the worker caches the one wasm build its browser runs, and none without WebAssembly', async () => {
+  const source = fs.readFileSync(path.join(DIST, 'sw.js'), 'utf8');
+  const wasm = JSON.parse(source.match(/^const WASM = (.*);$/m)[1]);
+  const install = async (withWasm) => {
+    const listeners = {};
+    const cached = [];
+    const context = {
+      URL,
+      // Relative, as the worker's install names its files (a browser resolves them against it).
+      Request: class { constructor(url) { this.url = url; } },
+      self: { location: new URL('https://example.test/digits/sw.js'), addEventListener: (type, f) => { listeners[type] = f; } },
+      caches: { open: async () => ({ addAll: async (requests) => { cached.push(...requests.map((r) => r.url)); } }) },
+    };
+    vm.createContext(context);
+    if (!withWasm) vm.runInContext('delete globalThis.WebAssembly', context);
+    vm.runInContext(source, context, { filename: 'sw.js' });
+    let done;
+    listeners.install({ waitUntil: (p) => { done = p; } });
+    await done;
+    return cached;
+  };
+  const runs = WebAssembly.validate(new Uint8Array(wasm.probe)) ? wasm.relaxed : wasm.plain;
+  const withWasm = await install(true);
+  assert.deepEqual(withWasm.filter((f) => f.endsWith('.wasm.xz')), [runs]);
+  assert.ok(withWasm.includes('model.onnx') && withWasm.includes('./'), withWasm.join());
+  const without = await install(false);
+  assert.deepEqual(without.filter((f) => f.endsWith('.wasm.xz')), []);
+  assert.deepEqual(without, withWasm.filter((f) => !f.endsWith('.wasm.xz')));
 });
 
 test('after a deploy, the old version keeps working whole, then updates cleanly on request', async () => {

@@ -74,7 +74,7 @@ test('drawing works while the browser checks the test set (in workers), on a pho
   assert.equal(await waitPrediction(page), '7');
   await page.waitForFunction(() => document.querySelector('#accuracy').dataset.value !== '', null, { timeout: 120000 });
   assert.equal(Number(await page.locator('#accuracy').getAttribute('data-value')), REPORT.accuracy);
-  assert.match(await page.locator('#eval-status').textContent(), /in [\d.]+ s \(\d workers?\)/);
+  assert.match(await page.locator('#eval-status').textContent(), /in [\d.]+ s, download included \(\d workers?\)/);
   await page.locator('#report').scrollIntoViewIfNeeded();
   await page.screenshot({ path: path.join(OUT, 'report-phone.png') });
   // One column: the matrix, then the digits a click selects, then the per-digit table.

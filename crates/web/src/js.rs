@@ -34,12 +34,23 @@ pub fn error(message: &str) {
 /// Downloads `url` (relative to the page). `fresh` asks the network (and the service worker) for
 /// a new copy instead of a cached one: after a corrupt download, and on Retry.
 pub async fn fetch_bytes(url: &str, fresh: bool) -> Result<Vec<u8>, String> {
+    read_fetch(begin_fetch(url, fresh)?, url).await
+}
+
+/// Starts downloading `url` (as [`fetch_bytes`]) without waiting: several downloads begun one
+/// after the other run at once. [`read_fetch`] gives the bytes.
+pub fn begin_fetch(url: &str, fresh: bool) -> Result<js_sys::Promise, String> {
     let window = web_sys::window().ok_or("no window")?;
     let init = web_sys::RequestInit::new();
     if fresh {
         init.set_cache(web_sys::RequestCache::Reload);
     }
-    let resp = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+    Ok(window.fetch_with_str_and_init(url, &init))
+}
+
+/// The bytes of a download begun with [`begin_fetch`] (`url` for the errors).
+pub async fn read_fetch(pending: js_sys::Promise, url: &str) -> Result<Vec<u8>, String> {
+    let resp = JsFuture::from(pending)
         .await
         .map_err(|e| format!("network error ({})", js_error(&e)))?;
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response")?;

@@ -1,19 +1,25 @@
 //! The in-browser check's messages between the page and its module workers, decoded in this one
-//! place: the page sends each worker a [`Request`] (the compiled module, the model, a slice of the
-//! test images); the worker answers with [`Reply`]s. How the test set is cut into slices is here
-//! too. `web/eval-worker.js` knows only the `module` field, to boot the module.
+//! place: the page sends each worker a [`Request::Load`] (the compiled module and the model) as
+//! soon as the check begins, so that the workers boot while the test set downloads, then a
+//! [`Request::Classify`] (its slice of the test images); the worker answers with [`Reply`]s. How
+//! the test set is cut into slices is here too. `web/eval-worker.js` knows only the `module`
+//! field, to boot the module.
 
 use std::ops::Range;
 
 use digits_core::PIXELS;
 
-/// A worker's job: classify `images` (28x28 bytes each, 0 = paper) with the ONNX `model`,
-/// reporting progress every `progress_every` images.
+/// What the page asks of a worker.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Request {
-    pub model: Vec<u8>,
-    pub images: Vec<u8>,
-    pub progress_every: usize,
+pub enum Request {
+    /// Load the ONNX `model` (the first message; the worker keeps it for what follows).
+    Load { model: Vec<u8> },
+    /// Classify `images` (28x28 bytes each, 0 = paper) with the loaded model, reporting progress
+    /// every `progress_every` images.
+    Classify {
+        images: Vec<u8>,
+        progress_every: usize,
+    },
 }
 
 /// What a worker says back.
@@ -27,23 +33,21 @@ pub enum Reply {
     Failed { message: String },
 }
 
+/// The images of a [`Request::Classify`] in groups of `progress_every` (the last may be
+/// shorter).
+pub fn groups(images: &[u8], progress_every: usize) -> impl Iterator<Item = &[u8]> {
+    images.chunks(progress_every.max(1) * PIXELS)
+}
+
 impl Request {
-    /// Images in the request.
-    pub fn count(&self) -> usize {
-        self.images.len() / PIXELS
-    }
-
-    /// The request's images in groups of `progress_every` (the last may be shorter).
-    pub fn groups(&self) -> impl Iterator<Item = &[u8]> {
-        self.images.chunks(self.progress_every.max(1) * PIXELS)
-    }
-
     /// The request, if its images are whole 28x28 images.
     pub fn check(self) -> Result<Request, String> {
-        if !self.images.len().is_multiple_of(PIXELS) {
+        if let Request::Classify { images, .. } = &self
+            && !images.len().is_multiple_of(PIXELS)
+        {
             return Err(format!(
                 "the check's request holds {} image bytes, not a whole number of {PIXELS}-pixel images",
-                self.images.len()
+                images.len()
             ));
         }
         Ok(self)
@@ -87,24 +91,40 @@ mod js {
     }
 
     impl Request {
-        /// The message for a worker; `module` is the compiled wasm module it boots.
+        /// The message for a worker; `module` is the compiled wasm module it boots (sent with
+        /// every message: booting is done once, and a worker may get any message first).
         pub fn to_js(&self, module: &JsValue) -> JsValue {
-            object(&[
-                ("module", module.clone()),
-                ("model", Uint8Array::from(&self.model[..]).into()),
-                ("images", Uint8Array::from(&self.images[..]).into()),
-                ("progressEvery", (self.progress_every as f64).into()),
-            ])
+            match self {
+                Request::Load { model } => object(&[
+                    ("module", module.clone()),
+                    ("type", "load".into()),
+                    ("model", Uint8Array::from(&model[..]).into()),
+                ]),
+                Request::Classify {
+                    images,
+                    progress_every,
+                } => object(&[
+                    ("module", module.clone()),
+                    ("type", "classify".into()),
+                    ("images", Uint8Array::from(&images[..]).into()),
+                    ("progressEvery", (*progress_every as f64).into()),
+                ]),
+            }
             .into()
         }
 
         pub fn from_js(v: &JsValue) -> Result<Request, String> {
-            Request {
-                model: bytes(v, "model")?,
-                images: bytes(v, "images")?,
-                progress_every: field(v, "progressEvery").as_f64().unwrap_or(0.0) as usize,
+            match field(v, "type").as_string().as_deref() {
+                Some("load") => Ok(Request::Load {
+                    model: bytes(v, "model")?,
+                }),
+                Some("classify") => Request::Classify {
+                    images: bytes(v, "images")?,
+                    progress_every: field(v, "progressEvery").as_f64().unwrap_or(0.0) as usize,
+                }
+                .check(),
+                _ => Err("the check's message is neither `load` nor `classify`".into()),
             }
-            .check()
         }
     }
 
@@ -171,23 +191,32 @@ mod tests {
 
     #[test]
     fn requests_group_whole_images_and_refuse_partial_ones() {
-        let r = Request {
-            model: vec![],
+        let r = Request::Classify {
             images: vec![0; 5 * PIXELS],
             progress_every: 2,
         }
         .check()
         .unwrap();
-        assert_eq!(r.count(), 5);
-        let sizes: Vec<usize> = r.groups().map(|g| g.len() / PIXELS).collect();
+        let Request::Classify {
+            images,
+            progress_every,
+        } = &r
+        else {
+            unreachable!()
+        };
+        let sizes: Vec<usize> = groups(images, *progress_every)
+            .map(|g| g.len() / PIXELS)
+            .collect();
         assert_eq!(sizes, [2, 2, 1]);
-        let e = Request {
-            model: vec![],
+        let e = Request::Classify {
             images: vec![0; PIXELS + 1],
             progress_every: 2,
         }
         .check()
         .unwrap_err();
         assert!(e.contains("785 image bytes"), "{e}");
+        // A model to load has no images to check.
+        let load = Request::Load { model: vec![1, 2] };
+        assert_eq!(load.clone().check(), Ok(load));
     }
 }

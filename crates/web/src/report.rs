@@ -27,7 +27,7 @@ use web_sys::{Element, Event, MouseEvent};
 
 use crate::check;
 use crate::dom::listen;
-use crate::js::{fetch_bytes, now};
+use crate::js::{begin_fetch, fetch_bytes, now, read_fetch};
 use crate::model::ModelSlot;
 use crate::model_file::{MLP_URL, MODEL_URL};
 use crate::page::ReportElements;
@@ -198,7 +198,14 @@ impl Report {
     }
 
     async fn evaluate(self: Rc<Self>) {
+        let Some(bytes) = self.model.bytes() else {
+            self.state.borrow_mut().started = false;
+            return;
+        };
         self.set_status("Downloading the 10,000 test digits…");
+        let t0 = now();
+        // The workers boot and load the model while the test set downloads.
+        let check = check::Check::start(bytes, MODEL_URL);
         let test = match download_test_set().await {
             Ok(t) => t,
             Err(e) => {
@@ -208,14 +215,9 @@ impl Report {
             }
         };
         let total = test.len();
-        let t0 = now();
         let r = self.clone();
         let progress = move |done: usize| r.progress(done, total);
-        let Some(bytes) = self.model.bytes() else {
-            self.state.borrow_mut().started = false;
-            return;
-        };
-        let (predicted, how) = match check::classify(bytes, MODEL_URL, &test, progress).await {
+        let (predicted, how) = match check.classify(&test, progress).await {
             Ok(answer) => answer,
             Err(e) => {
                 self.set_status(&format!("The check failed: {e}."));
@@ -427,12 +429,21 @@ fn decode_report(bytes: &[u8], name: &str) -> Result<ModelReport, String> {
     report.checked(name).map_err(|e| e.to_string())
 }
 
-/// The MNIST test set, downloaded and checked; errors are sentences for the page.
+/// The MNIST test set, downloaded (both files at once) and checked; errors are sentences for the
+/// page.
 async fn download_test_set() -> Result<Labelled, String> {
-    let (images, labels) = match (
-        fetch_bytes(IMAGES_URL, false).await,
-        fetch_bytes(LABELS_URL, false).await,
-    ) {
+    let downloads = begin_fetch(IMAGES_URL, false).and_then(|images| {
+        let labels = begin_fetch(LABELS_URL, false)?;
+        Ok((images, labels))
+    });
+    let (images, labels) = match downloads {
+        Ok((images, labels)) => (
+            read_fetch(images, IMAGES_URL).await,
+            read_fetch(labels, LABELS_URL).await,
+        ),
+        Err(e) => (Err(e.clone()), Err(e)),
+    };
+    let (images, labels) = match (images, labels) {
         (Ok(i), Ok(l)) => (i, l),
         (Err(e), _) | (_, Err(e)) => return Err(format!("Could not download the test set: {e}.")),
     };

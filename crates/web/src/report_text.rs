@@ -54,11 +54,11 @@ pub fn progress(done: usize, total: usize) -> String {
     )
 }
 
-/// The line after the check: how many digits, how long, and where it ran (`how`, for example
-/// "2 workers").
+/// The line after the check: how many digits, how long (from the start of the download), and
+/// where it ran (`how`, for example "2 workers").
 pub fn finished(total: usize, seconds: f64, how: &str) -> String {
     format!(
-        "Checked all {} test digits in this browser in {seconds:.1} s ({how}).",
+        "Checked all {} test digits in this browser in {seconds:.1} s, download included ({how}).",
         grouped(total as u64)
     )
 }
@@ -206,7 +206,7 @@ mod tests {
         );
         assert_eq!(
             finished(10_000, 3.64, &workers(2)),
-            "Checked all 10,000 test digits in this browser in 3.6 s (2 workers)."
+            "Checked all 10,000 test digits in this browser in 3.6 s, download included (2 workers)."
         );
         assert_eq!(workers(1), "1 worker");
     }

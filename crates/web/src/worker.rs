@@ -1,22 +1,31 @@
 //! The worker side of the in-browser check. `eval-worker.js` (a module worker, written at build
 //! time from `web/eval-worker.js`) boots this same wasm module, already compiled by the page, and
-//! hands its message to [`check_slice`], which classifies the slice of the MNIST test set it was
-//! given, off the main thread and in parallel with the other workers.
+//! hands each message to [`check_slice`]: first the model, which it loads and keeps (while the
+//! page is still downloading the test set), then the slice of the MNIST test set to classify,
+//! off the main thread and in parallel with the other workers.
 
-use digits_core::model::to_input;
+use std::cell::RefCell;
+
+use digits_core::model::{Model, to_input};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::DedicatedWorkerGlobalScope;
 
 use crate::model_file;
-use crate::protocol::{Reply, Request};
+use crate::protocol::{Reply, Request, groups};
 
 /// Images per run of the model: a multiple of the plan's own batch (the worker has its own
 /// thread, so nothing waits for it).
 const BATCH: usize = 100;
 
-/// Runs one check request (a [`Request`] as the page sent it) and posts [`Reply`]s: progress,
-/// then the labels or why it failed.
+thread_local! {
+    /// The model of the worker's `load` message, or why it could not be loaded.
+    static MODEL: RefCell<Option<Result<Model, String>>> = const { RefCell::new(None) };
+}
+
+/// Handles one message of the page (a [`Request`]): a model to load, which answers only if it
+/// fails; or images to classify, which posts [`Reply`]s: progress, then the labels or why it
+/// failed.
 #[wasm_bindgen]
 pub fn check_slice(message: JsValue) {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
@@ -28,17 +37,40 @@ pub fn check_slice(message: JsValue) {
             ));
         }
     };
-    match classify(&message, &post) {
-        Ok(labels) => post(Reply::Done { labels }),
+    match Request::from_js(&message) {
+        Ok(Request::Load { model }) => {
+            let loaded = model_file::load(&model).map_err(|e| e.to_string());
+            if let Err(message) = &loaded {
+                post(Reply::Failed {
+                    message: message.clone(),
+                });
+            }
+            MODEL.with(|m| *m.borrow_mut() = Some(loaded));
+        }
+        Ok(Request::Classify {
+            images,
+            progress_every,
+        }) => match MODEL.with(|m| classify(m.borrow().as_ref(), &images, progress_every, &post)) {
+            Ok(labels) => post(Reply::Done { labels }),
+            Err(message) => post(Reply::Failed { message }),
+        },
         Err(message) => post(Reply::Failed { message }),
     }
 }
 
-fn classify(message: &JsValue, post: &impl Fn(Reply)) -> Result<Vec<u8>, String> {
-    let request = Request::from_js(message)?;
-    let model = model_file::load(&request.model).map_err(|e| e.to_string())?;
-    let mut labels = Vec::with_capacity(request.count());
-    for group in request.groups() {
+fn classify(
+    model: Option<&Result<Model, String>>,
+    images: &[u8],
+    progress_every: usize,
+    post: &impl Fn(Reply),
+) -> Result<Vec<u8>, String> {
+    let model = match model {
+        Some(Ok(model)) => model,
+        Some(Err(why)) => return Err(why.clone()),
+        None => return Err("the check worker was given images before a model".into()),
+    };
+    let mut labels = Vec::with_capacity(images.len() / digits_core::PIXELS);
+    for group in groups(images, progress_every) {
         let predicted = model
             .classify(&to_input(group), BATCH)
             .map_err(|e| e.to_string())?;
