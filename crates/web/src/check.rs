@@ -1,8 +1,9 @@
 //! Runs a model (the page's, or the plain network it is compared with) on every image of a test
 //! set: in module workers (`eval-worker.js`, one per core, at most [`MAX_WORKERS`]), each booting
 //! this same wasm module (sent already compiled) with the page's model as soon as the check
-//! begins ([`Check::start`]), then given a slice of the images once they are there; or, where workers are missing or fail, on the
-//! main thread in slices with a yield between them, so drawing and scrolling stay smooth.
+//! begins ([`Check::start`]), then given a slice of the images once they are there; or, where
+//! workers are missing or fail, on the main thread in slices with a yield between them, so
+//! drawing and scrolling stay smooth.
 
 use std::cell::RefCell;
 use std::rc::Rc;
