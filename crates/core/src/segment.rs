@@ -285,35 +285,30 @@ impl Reader {
         let mut fresh = HashMap::new();
         // Every run that could be one digit, read (or taken from the cache).
         let mut runs: HashMap<(usize, usize), (Rect, Reading)> = HashMap::new();
-        for i in 0..n {
-            let mut rect = rects[i];
-            for j in i + 1..=(i + MAX_PIECES).min(n) {
-                rect = rect.union(&rects[j - 1]);
-                if j > i + 1 && rect.width() > MAX_RUN_WIDTH * line {
-                    break;
-                }
-                let key = keys[i..j].iter().fold(0x9e37_79b9_7f4a_7c15u64, |h, &k| {
+        for_each_run(rects, line, |run, rect| {
+            let key = keys[run.clone()]
+                .iter()
+                .fold(0x9e37_79b9_7f4a_7c15u64, |h, &k| {
                     (h ^ k).wrapping_mul(0x0100_0000_01b3).rotate_left(17)
                 });
-                let reading = match self.cache.get(&key) {
-                    Some(r) => r.clone(),
-                    None => {
-                        let input = pieces.input(i..j);
-                        let probabilities = input.as_deref().and_then(&mut *classify);
-                        self.last_reads += input.is_some() as usize;
-                        Reading {
-                            input,
-                            probabilities,
-                        }
+            let reading = match self.cache.get(&key) {
+                Some(r) => r.clone(),
+                None => {
+                    let input = pieces.input(run.clone());
+                    let probabilities = input.as_deref().and_then(&mut *classify);
+                    self.last_reads += input.is_some() as usize;
+                    Reading {
+                        input,
+                        probabilities,
                     }
-                };
-                // Only answers are kept: a run the model could not read yet is read again.
-                if reading.probabilities.is_some() {
-                    fresh.insert(key, reading.clone());
                 }
-                runs.insert((i, j), (rect, reading));
+            };
+            // Only answers are kept: a run the model could not read yet is read again.
+            if reading.probabilities.is_some() {
+                fresh.insert(key, reading.clone());
             }
-        }
+            runs.insert((run.start, run.end), (rect, reading));
+        });
         self.cache = fresh;
         let sources: Vec<usize> = (0..n).map(|i| pieces.source(i)).collect();
         let cut_lines: Vec<f32> = (0..n).map(|i| pieces.cut_lines(i)).collect();
@@ -331,6 +326,52 @@ impl Reader {
             })
             .collect()
     }
+}
+
+/// Every run of consecutive pieces that could be one digit, with its box: at most
+/// [`MAX_PIECES`] pieces, and no wider than [`MAX_RUN_WIDTH`] lines unless it is one piece.
+fn for_each_run(rects: &[Rect], line: f32, mut f: impl FnMut(Range<usize>, Rect)) {
+    let n = rects.len();
+    for i in 0..n {
+        let mut rect = rects[i];
+        for j in i + 1..=(i + MAX_PIECES).min(n) {
+            rect = rect.union(&rects[j - 1]);
+            if j > i + 1 && rect.width() > MAX_RUN_WIDTH * line {
+                break;
+            }
+            f(i..j, rect);
+        }
+    }
+}
+
+/// One run of pieces the reader weighs as a digit: its box and the model input it would read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    pub rect: Rect,
+    pub input: Vec<f32>,
+}
+
+/// Every run of pieces [`Reader::strokes`] would read in a drawing, with `priors`' cuts: what
+/// the model is shown while a number is read, most of it not one digit (two digits, part of
+/// one). The trainer teaches the model to be unsure of those (`digits train --not-digits`).
+pub fn stroke_candidates(strokes: &[Stroke], priors: &Priors) -> Vec<Candidate> {
+    candidates(&StrokePieces::new(strokes, priors.cut_width))
+}
+
+/// The same for a picture's ink, as [`Reader::ink`] reads it.
+pub fn ink_candidates(ink: &Ink, priors: &Priors) -> Vec<Candidate> {
+    candidates(&InkPieces::new(ink, priors.cut_width))
+}
+
+fn candidates(pieces: &dyn Pieces) -> Vec<Candidate> {
+    let rects = pieces.rects();
+    let mut out = Vec::new();
+    for_each_run(rects, line_height(rects), |run, rect| {
+        if let Some(input) = pieces.input(run) {
+            out.push(Candidate { rect, input });
+        }
+    });
+    out
 }
 
 /// The line height: the drawing's height (a digit of a lone digit; a little more than one for

@@ -184,6 +184,7 @@ impl Settings {
             smoothing: SMOOTHING,
             augment: Augment::DEFAULT,
             pen: 0.0,
+            not_digits: 0.0,
             progress: false,
         }
     }

@@ -67,6 +67,8 @@ fn training(c: &mut Criterion) {
     let pen = Pen {
         traces: &strokes,
         share: 0.5,
+        not_digits: &[],
+        not_digit_share: 0.0,
     };
     for (name, arch, pen) in [
         ("default", digits_train::DEFAULT_ARCH, None),

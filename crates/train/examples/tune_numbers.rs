@@ -6,6 +6,7 @@
 //! cargo run --release -p digits-train --example tune_numbers -- drawn 3000
 //! cargo run --release -p digits-train --example tune_numbers -- picture 3000 cut_cost=1.5
 //! cargo run --release -p digits-train --example tune_numbers -- drawn 3000 --search 40
+//! cargo run --release -p digits-train --example tune_numbers -- drawn 3000 --model other.onnx
 //! ```
 //!
 //! Prints the share of numbers with the right count of digits, the share read exactly, and how
@@ -76,7 +77,8 @@ impl Bench<'_> {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: tune_numbers drawn|picture DIGITS [name=value ...] [--search N]";
+    let usage =
+        "usage: tune_numbers drawn|picture DIGITS [name=value ...] [--search N] [--model FILE]";
     let style = match args.first().map(String::as_str) {
         Some("drawn") => Style::Drawn,
         Some("picture") => Style::Picture,
@@ -85,10 +87,13 @@ fn main() -> Result<()> {
     let count: usize = args.get(1).context(usage)?.parse().context(usage)?;
     let mut priors = numbers::priors(style);
     let mut search = 0;
+    let mut model_path = std::path::PathBuf::from(digits_train::cli::SHIPPED_MODEL);
     let mut rest = args[2..].iter();
     while let Some(a) = rest.next() {
         if a == "--search" {
             search = rest.next().context(usage)?.parse().context(usage)?;
+        } else if a == "--model" {
+            model_path = rest.next().context(usage)?.into();
         } else {
             let (k, v) = a.split_once('=').context(usage)?;
             set(&mut priors, k, v.parse()?)?;
@@ -98,8 +103,7 @@ fn main() -> Result<()> {
     let train = idx::load_split(data, Split::Train)?;
     let count = count.min(train.len());
     let traces = traces::load_or_trace(data, &train.images.pixels, 2)?;
-    let model =
-        digits_train::cli::load_model(std::path::Path::new(digits_train::cli::SHIPPED_MODEL))?;
+    let model = digits_train::cli::load_model(&model_path)?;
     let bench = Bench {
         model: &model,
         style,

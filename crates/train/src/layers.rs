@@ -440,7 +440,8 @@ pub fn softmax(n: usize, classes: usize, logits: &[f32], probs: &mut [f32]) {
 
 /// Softmax cross-entropy: writes `dlogits = scale * (softmax - target)` and returns the summed
 /// loss and the number of rows whose arg-max is the label. `smoothing` spreads that much of
-/// the target's mass evenly over all classes.
+/// the target's mass evenly over all classes. A label of `classes` or more (an image that is
+/// not one digit, [`crate::train::NOT_A_DIGIT`]) has the even distribution as its target.
 pub fn softmax_cross_entropy(
     n: usize,
     classes: usize,
@@ -459,8 +460,13 @@ pub fn softmax_cross_entropy(
         if digits_core::metrics::argmax(&logits[i * classes..(i + 1) * classes]) == Some(label) {
             correct += 1;
         }
+        let even = label >= classes;
         for (j, pj) in p.iter_mut().enumerate() {
-            let t = off + if j == label { 1.0 - smoothing } else { 0.0 };
+            let t = if even {
+                1.0 / classes as f32
+            } else {
+                off + if j == label { 1.0 - smoothing } else { 0.0 }
+            };
             if t > 0.0 {
                 // NaN stays NaN (f32::max would turn it into 1e-30 and hide a diverged run).
                 let p = if pj.is_nan() { f32::NAN } else { pj.max(1e-30) };
@@ -691,10 +697,11 @@ mod gradient_checks {
 
     #[test]
     fn softmax_cross_entropy_gradient() {
-        for smoothing in [0.0, 0.1] {
+        // The middle row of the second set is not a digit (its target is the even
+        // distribution).
+        for (smoothing, labels) in [(0.0, [2u8, 7, 0]), (0.1, [2, 7, 0]), (0.0, [2, 10, 0])] {
             let (n, c) = (3, 10);
             let mut logits: Vec<f32> = values(n * c, 1, 0.0).iter().map(|v| 3.0 * v).collect();
-            let labels = [2u8, 7, 0];
             let mut d = vec![0.0; n * c];
             softmax_cross_entropy(n, c, &logits, &labels, smoothing, 1.0, &mut d);
             let mut scratch = vec![0.0; n * c];
@@ -706,6 +713,24 @@ mod gradient_checks {
                 &mut |l| softmax_cross_entropy(n, c, l, &labels, smoothing, 1.0, &mut scratch).0,
             );
         }
+    }
+
+    #[test]
+    fn a_row_that_is_not_a_digit_is_pushed_towards_the_even_distribution() {
+        let c = 10;
+        let logits: Vec<f32> = (0..c).map(|j| j as f32 * 0.3).collect();
+        let mut d = vec![0.0; c];
+        let (loss, correct) = softmax_cross_entropy(1, c, &logits, &[10], 0.0, 1.0, &mut d);
+        assert_eq!(correct, 0, "never counted as read right");
+        // The gradient lowers the largest logit and raises the smallest, and sums to 0.
+        assert!(d[c - 1] > 0.0 && d[0] < 0.0, "{d:?}");
+        assert!(d.iter().sum::<f32>().abs() < 1e-6);
+        // At the even distribution the loss is ln(10) and the gradient vanishes.
+        let flat = vec![0.5f32; c];
+        let (loss_flat, _) = softmax_cross_entropy(1, c, &flat, &[10], 0.0, 1.0, &mut d);
+        assert!((loss_flat - 10f64.ln()).abs() < 1e-5, "{loss_flat}");
+        assert!(d.iter().all(|g| g.abs() < 1e-6), "{d:?}");
+        assert!(loss > loss_flat);
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub mod import;
 pub mod layers;
 pub mod net;
 #[cfg(feature = "cli")]
+pub mod not_digits;
+#[cfg(feature = "cli")]
 pub mod numbers;
 pub mod optim;
 pub mod pen;

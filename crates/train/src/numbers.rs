@@ -94,6 +94,35 @@ fn bbox(strokes: &[Stroke]) -> Option<Rect> {
 /// A composed number drawn on the pad: digits 50 to 200 CSS pixels tall, points as a pointer
 /// reports them.
 pub fn on_pad(strokes: &[Stroke], rng: &mut Rng) -> Vec<Stroke> {
+    on_pad_placed(strokes, rng).0
+}
+
+/// Where a composed number went: a point (x, y) of [`compose`]'s units is at
+/// (x * scale + dx, y * scale + dy) in the drawing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Placement {
+    pub scale: f32,
+    pub dx: f32,
+    pub dy: f32,
+    /// How far the ink reaches past the strokes' points: the pen's radius (0 on the pad, whose
+    /// pieces are boxes of points).
+    pub radius: f32,
+}
+
+impl Placement {
+    /// A box of [`compose`]'s points in the drawing's units, grown by the pen's radius.
+    pub fn rect(&self, r: &Rect) -> Rect {
+        Rect {
+            x0: r.x0 * self.scale + self.dx - self.radius,
+            y0: r.y0 * self.scale + self.dy - self.radius,
+            x1: r.x1 * self.scale + self.dx + self.radius,
+            y1: r.y1 * self.scale + self.dy + self.radius,
+        }
+    }
+}
+
+/// [`on_pad`], and where the number went.
+pub fn on_pad_placed(strokes: &[Stroke], rng: &mut Rng) -> (Vec<Stroke>, Placement) {
     let height = rng.range(50.0, 200.0);
     let (dx, dy) = (rng.range(0.0, 100.0), rng.range(0.0, 100.0));
     let placed: Vec<Stroke> = strokes
@@ -104,12 +133,23 @@ pub fn on_pad(strokes: &[Stroke], rng: &mut Rng) -> Vec<Stroke> {
                 .collect()
         })
         .collect();
-    pen::pointer(&placed, rng)
+    let placement = Placement {
+        scale: height,
+        dx,
+        dy,
+        radius: 0.0,
+    };
+    (pen::pointer(&placed, rng), placement)
 }
 
 /// A composed number as a picture: digits 24 to 150 pixels tall, a pen 5 to 15% of that wide,
 /// margins of a fifth to one digit height, on paper as `digits predict` would get it.
 pub fn as_picture(strokes: &[Stroke], rng: &mut Rng) -> Option<Ink> {
+    Some(as_picture_placed(strokes, rng)?.0)
+}
+
+/// [`as_picture`], and where the number went (in pixels).
+pub fn as_picture_placed(strokes: &[Stroke], rng: &mut Rng) -> Option<(Ink, Placement)> {
     let height = rng.range(24.0, 150.0);
     let radius = height * rng.range(0.05, 0.15) / 2.0;
     let b = bbox(strokes)?;
@@ -127,7 +167,13 @@ pub fn as_picture(strokes: &[Stroke], rng: &mut Rng) -> Option<Ink> {
         .collect();
     let mut ink = Ink::new(w, h);
     pen::paint(&mut ink, &placed, radius);
-    Some(Ink::from_luma(w, h, &pen::on_paper(&ink, rng)))
+    let placement = Placement {
+        scale: height,
+        dx: left - b.x0 * height,
+        dy: top - b.y0 * height,
+        radius,
+    };
+    Some((Ink::from_luma(w, h, &pen::on_paper(&ink, rng)), placement))
 }
 
 /// The reader's priors for a style: pictures have their own (touching digits are one blob).

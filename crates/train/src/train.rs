@@ -20,6 +20,10 @@ use crate::optim::{Optimizer, OptimizerKind, Schedule};
 use crate::pen::Style;
 use crate::rng::Rng;
 
+/// The label of a training image that is not one digit: its target is the even distribution
+/// over the classes ([`crate::layers::softmax_cross_entropy`]).
+pub const NOT_A_DIGIT: u8 = CLASSES as u8;
+
 /// Images per shard: the unit of parallel work (and of batch-norm statistics while training).
 pub const SHARD: usize = 32;
 
@@ -48,6 +52,10 @@ pub struct TrainConfig {
     /// Share of training images shown as their traced strokes redrawn with a pen (on the pad or
     /// as a picture, [`crate::pen`]) instead of the scan; 0 = scans only.
     pub pen: f32,
+    /// Share of training images replaced by pieces of numbers that are not one digit (two
+    /// digits read together, part of one, [`Pen::not_digits`]), trained towards the even
+    /// distribution so the model is unsure of them; 0 = none.
+    pub not_digits: f32,
     /// Show a progress bar (on a terminal).
     pub progress: bool,
 }
@@ -104,18 +112,38 @@ impl TrainConfig {
             "--pen must be a share from 0 to 1, got {}",
             self.pen
         );
+        anyhow::ensure!(
+            in_range(self.not_digits, 0.0, 1.0),
+            "--not-digits must be a share from 0 to below 1, got {}",
+            self.not_digits
+        );
         Ok(())
     }
 }
 
-/// The traced strokes of the training images, and the share of images redrawn from them.
+/// The traced strokes of the training images, and the share of images redrawn from them; and
+/// pieces of numbers that are not one digit, and the share of images they replace.
 #[derive(Clone, Copy, Debug)]
 pub struct Pen<'a> {
     pub traces: &'a [Vec<Stroke>],
     pub share: f32,
+    /// 28x28 bytes each ([`crate::not_digits`]); may be empty.
+    pub not_digits: &'a [u8],
+    pub not_digit_share: f32,
 }
 
-impl Pen<'_> {
+impl<'a> Pen<'a> {
+    /// With probability `not_digit_share`, one of the pieces that are not a digit, at random;
+    /// draws nothing from `rng` when there are none (runs without them stay as they were).
+    fn not_digit(&self, rng: &mut Rng) -> Option<&'a [u8]> {
+        let count = self.not_digits.len() / PIXELS;
+        if count == 0 || self.not_digit_share <= 0.0 || rng.uniform() >= self.not_digit_share {
+            return None;
+        }
+        let k = rng.below(count);
+        Some(&self.not_digits[k * PIXELS..(k + 1) * PIXELS])
+    }
+
     /// Image `i` redrawn from its strokes, with probability `share` (a drawing on the pad or a
     /// picture, half each); `None` keeps the scan.
     fn redraw(&self, i: usize, rng: &mut Rng) -> Option<Vec<f32>> {
@@ -220,16 +248,24 @@ pub fn shard(
     let mut rng = Rng::derive(job.seed, &[2, job.step, job.shard as u64]);
     let input = ws.input_mut(job.idx.len());
     let mut src = [0.0; PIXELS];
+    let mut labels = Vec::with_capacity(job.idx.len());
     for (dst, &i) in input.chunks_exact_mut(PIXELS).zip(job.idx) {
-        match job.pen.and_then(|p| p.redraw(i as usize, &mut rng)) {
-            Some(drawn) => src.copy_from_slice(&drawn),
-            None => data.input_into(i as usize, &mut src),
+        let mut label = data.labels[i as usize];
+        if let Some(piece) = job.pen.and_then(|p| p.not_digit(&mut rng)) {
+            for (s, &b) in src.iter_mut().zip(piece) {
+                *s = b as f32 / 255.0;
+            }
+            label = NOT_A_DIGIT;
+        } else {
+            match job.pen.and_then(|p| p.redraw(i as usize, &mut rng)) {
+                Some(drawn) => src.copy_from_slice(&drawn),
+                None => data.input_into(i as usize, &mut src),
+            }
         }
         augment::distort(job.augment, &src, dst, &mut rng);
+        labels.push(label);
     }
-    for (l, &i) in ws.labels.iter_mut().zip(job.idx) {
-        *l = data.labels[i as usize];
-    }
+    ws.labels[..labels.len()].copy_from_slice(&labels);
     ws.forward(net, Mode::Train, &mut rng);
     let (loss, correct) = ws.backward(net, job.smoothing, job.scale);
     ShardResult {
@@ -556,17 +592,37 @@ pub fn train(
     traces: Option<&[Vec<Stroke>]>,
     val: &Labelled,
     test: &Labelled,
+    on_epoch: impl FnMut(&Epoch),
+) -> anyhow::Result<Trained> {
+    train_with(cfg, train, traces, &[], val, test, on_epoch)
+}
+
+/// [`train`], with `not_digits` (28x28 bytes each, [`crate::not_digits`]) replacing a share
+/// `cfg.not_digits` of the training images.
+pub fn train_with(
+    cfg: &TrainConfig,
+    train: &Labelled,
+    traces: Option<&[Vec<Stroke>]>,
+    not_digits: &[u8],
+    val: &Labelled,
+    test: &Labelled,
     mut on_epoch: impl FnMut(&Epoch),
 ) -> anyhow::Result<Trained> {
     anyhow::ensure!(!train.is_empty(), "no training images");
     cfg.check()?;
+    anyhow::ensure!(
+        cfg.not_digits == 0.0 || not_digits.len() >= PIXELS,
+        "--not-digits needs pieces of numbers to train on, and there are none"
+    );
     let pen = match traces {
-        _ if cfg.pen == 0.0 => None,
+        _ if cfg.pen == 0.0 && cfg.not_digits == 0.0 => None,
         Some(t) if t.len() == train.len() => Some(Pen {
             traces: t,
             share: cfg.pen,
+            not_digits,
+            not_digit_share: cfg.not_digits,
         }),
-        _ => anyhow::bail!("--pen needs the strokes of every training image"),
+        _ => anyhow::bail!("--pen and --not-digits need the strokes of every training image"),
     };
     let mut run = Run::new(cfg, train.len())?;
     // Workspaces for the largest batch the data allows, not for `--batch` itself.
@@ -655,5 +711,31 @@ impl Bar {
     fn finish(&self) {
         #[cfg(feature = "cli")]
         self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_that_are_not_digits_draw_nothing_from_the_stream_when_unused() {
+        let piece = [7u8; PIXELS];
+        let pen = |not_digits: &'static [u8], share: f32| Pen {
+            traces: &[],
+            share: 0.0,
+            not_digits,
+            not_digit_share: share,
+        };
+        // No pieces, or a share of 0: the stream is untouched (runs without them unchanged).
+        for p in [pen(&[], 0.5), pen(Box::leak(Box::new(piece)), 0.0)] {
+            let mut rng = Rng::new(3);
+            assert!(p.not_digit(&mut rng).is_none());
+            assert_eq!(rng.next_u64(), Rng::new(3).next_u64());
+        }
+        // A share of (nearly) 1: always a piece.
+        let p = pen(Box::leak(Box::new(piece)), 0.999_999);
+        let mut rng = Rng::new(3);
+        assert_eq!(p.not_digit(&mut rng), Some(&piece[..]));
     }
 }

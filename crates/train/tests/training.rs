@@ -91,6 +91,58 @@ fn short_run_with_pen_augmentation_learns_and_reads_drawings_better() {
     );
 }
 
+/// A short run with a fifth of its images replaced by pieces of numbers that are not one digit
+/// (`--not-digits`) still learns, is far less sure of such pieces (cut from numbers of other
+/// digits) than the same run without them, and gives the same bits on 1 and 2 threads.
+#[test]
+fn short_run_with_pieces_that_are_not_digits_learns_to_doubt_them() {
+    let train_set = common::train_set().slice(0..4000);
+    let held_out = common::test_set().slice(0..1000);
+    let traces = traces::trace_all(&train_set.images.pixels, 2).unwrap();
+    let pieces = digits_train::not_digits::make(&traces, 1, 2).unwrap();
+    let held_out_traces = traces::trace_all(&held_out.images.pixels, 2).unwrap();
+    let unseen = digits_train::not_digits::make(&held_out_traces, 5, 2).unwrap();
+    assert!(unseen.len() / digits_core::PIXELS > 500, "{}", unseen.len());
+    let unseen: Vec<f32> = unseen.iter().map(|&b| b as f32 / 255.0).collect();
+    let run = |share: f32, threads: usize| {
+        let mut cfg = common::config(digits_train::DEFAULT_ARCH, 3, threads);
+        cfg.pen = 0.3;
+        cfg.not_digits = share;
+        train::train_with(
+            &cfg,
+            &train_set,
+            Some(&traces),
+            &pieces,
+            &Labelled::default(),
+            &held_out,
+            |_| {},
+        )
+        .unwrap()
+    };
+    // The mean of the largest probability over the unseen pieces.
+    let sureness = |net: &digits_train::net::Network| {
+        let probs = net.predict(&unseen);
+        let rows = probs.len() / 10;
+        probs
+            .chunks(10)
+            .map(|p| p.iter().copied().fold(0.0f32, f32::max) as f64)
+            .sum::<f64>()
+            / rows as f64
+    };
+    let (without, with) = (run(0.0, 2), run(0.2, 2));
+    let accuracy = with.epochs.last().unwrap().test_accuracy.unwrap();
+    let (before, after) = (sureness(&without.net), sureness(&with.net));
+    eprintln!("not-digits run: scans {accuracy}; sure of pieces {after:.3} (without: {before:.3})");
+    assert!(accuracy > 0.90, "scan accuracy {accuracy}");
+    assert!(
+        after < before - 0.15,
+        "sureness {after} with, {before} without"
+    );
+    let bits =
+        |t: &train::Trained| -> Vec<u32> { t.net.params.iter().map(|v| v.to_bits()).collect() };
+    assert_eq!(bits(&with), bits(&run(0.2, 1)), "1 vs 2 threads");
+}
+
 /// Same seed gives the same model bit for bit, whatever the thread count; another seed does not.
 #[test]
 fn deterministic_for_a_seed_and_independent_of_threads() {
@@ -157,6 +209,8 @@ fn shards_computed_anywhere_give_the_engines_model() {
     let pen = train::Pen {
         traces: &traces,
         share: cfg.pen,
+        not_digits: &[],
+        not_digit_share: 0.0,
     };
     for workers in [1, 2, 3] {
         let mut run = Run::new(&cfg, data.len()).unwrap();

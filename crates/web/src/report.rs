@@ -432,21 +432,12 @@ fn decode_report(bytes: &[u8], name: &str) -> Result<ModelReport, String> {
 /// The MNIST test set, downloaded (both files at once) and checked; errors are sentences for the
 /// page.
 async fn download_test_set() -> Result<Labelled, String> {
-    let downloads = begin_fetch(IMAGES_URL, false).and_then(|images| {
-        let labels = begin_fetch(LABELS_URL, false)?;
-        Ok((images, labels))
-    });
-    let (images, labels) = match downloads {
-        Ok((images, labels)) => (
-            read_fetch(images, IMAGES_URL).await,
-            read_fetch(labels, LABELS_URL).await,
-        ),
-        Err(e) => (Err(e.clone()), Err(e)),
-    };
-    let (images, labels) = match (images, labels) {
-        (Ok(i), Ok(l)) => (i, l),
-        (Err(e), _) | (_, Err(e)) => return Err(format!("Could not download the test set: {e}.")),
-    };
+    let failed = |e: String| format!("Could not download the test set: {e}.");
+    // Both begun before either is awaited: they download at once.
+    let images = begin_fetch(IMAGES_URL, false).map_err(failed)?;
+    let labels = begin_fetch(LABELS_URL, false).map_err(failed)?;
+    let images = read_fetch(images, IMAGES_URL).await.map_err(failed)?;
+    let labels = read_fetch(labels, LABELS_URL).await.map_err(failed)?;
     parse_labelled((&images, IMAGES_URL), (&labels, LABELS_URL))
         .map_err(|e| format!("The test set is damaged: {e}."))
 }

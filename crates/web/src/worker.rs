@@ -25,7 +25,7 @@ thread_local! {
 
 /// Handles one message of the page (a [`Request`]): a model to load, which answers only if it
 /// fails; or images to classify, which posts [`Reply`]s: progress, then the labels or why it
-/// failed.
+/// failed (nothing more if the model failed to load: that was said once).
 #[wasm_bindgen]
 pub fn check_slice(message: JsValue) {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
@@ -50,25 +50,34 @@ pub fn check_slice(message: JsValue) {
         Ok(Request::Classify {
             images,
             progress_every,
-        }) => match MODEL.with(|m| classify(m.borrow().as_ref(), &images, progress_every, &post)) {
-            Ok(labels) => post(Reply::Done { labels }),
-            Err(message) => post(Reply::Failed { message }),
-        },
+        }) => {
+            let outcome = MODEL.with(|m| match m.borrow().as_ref() {
+                // Said once, when the model failed to load.
+                Some(Err(_)) => None,
+                model => Some(classify(
+                    model.and_then(|r| r.as_ref().ok()),
+                    &images,
+                    progress_every,
+                    &post,
+                )),
+            });
+            match outcome {
+                Some(Ok(labels)) => post(Reply::Done { labels }),
+                Some(Err(message)) => post(Reply::Failed { message }),
+                None => {}
+            }
+        }
         Err(message) => post(Reply::Failed { message }),
     }
 }
 
 fn classify(
-    model: Option<&Result<Model, String>>,
+    model: Option<&Model>,
     images: &[u8],
     progress_every: usize,
     post: &impl Fn(Reply),
 ) -> Result<Vec<u8>, String> {
-    let model = match model {
-        Some(Ok(model)) => model,
-        Some(Err(why)) => return Err(why.clone()),
-        None => return Err("the check worker was given images before a model".into()),
-    };
+    let model = model.ok_or("the check worker was given images before a model")?;
     let mut labels = Vec::with_capacity(images.len() / digits_core::PIXELS);
     for group in groups(images, progress_every) {
         let predicted = model
