@@ -441,7 +441,7 @@ pub fn softmax(n: usize, classes: usize, logits: &[f32], probs: &mut [f32]) {
 /// Softmax cross-entropy: writes `dlogits = scale * (softmax - target)` and returns the summed
 /// loss and the number of rows whose arg-max is the label. `smoothing` spreads that much of
 /// the target's mass evenly over all classes. A label of `classes` or more (an image that is
-/// not one digit, [`crate::train::NOT_A_DIGIT`]) has the even distribution as its target.
+/// not one digit: the trainer's `NOT_A_DIGIT`) has the even distribution as its target.
 pub fn softmax_cross_entropy(
     n: usize,
     classes: usize,
