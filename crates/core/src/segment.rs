@@ -353,7 +353,8 @@ pub struct Candidate {
 
 /// Every run of pieces [`Reader::strokes`] would read in a drawing, with `priors`' cuts: what
 /// the model is shown while a number is read, most of it not one digit (two digits, part of
-/// one). The trainer teaches the model to be unsure of those (`digits train --not-digits`).
+/// one). The trainer teaches the model to be unsure of those that hold two digits or more
+/// (`digits train --not-digits`).
 pub fn stroke_candidates(strokes: &[Stroke], priors: &Priors) -> Vec<Candidate> {
     candidates(&StrokePieces::new(strokes, priors.cut_width))
 }

@@ -167,7 +167,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.3)]
     pub pen: f32,
     /// Share of training images replaced by pieces of numbers that are not one digit (two
-    /// digits read together, part of one; cut by the number reader from numbers written with
+    /// digits or more read together; cut by the number reader from numbers written with
     /// the training digits), trained towards the even distribution so the model is unsure of
     /// them and the number reader cuts better; 0 = none. Needs the traces, as --pen does.
     #[arg(long, default_value_t = 0.0)]

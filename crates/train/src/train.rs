@@ -53,7 +53,7 @@ pub struct TrainConfig {
     /// as a picture, [`crate::pen`]) instead of the scan; 0 = scans only.
     pub pen: f32,
     /// Share of training images replaced by pieces of numbers that are not one digit (two
-    /// digits read together, part of one, [`Pen::not_digits`]), trained towards the even
+    /// digits or more read together, [`Pen::not_digits`]), trained towards the even
     /// distribution so the model is unsure of them; 0 = none.
     pub not_digits: f32,
     /// Show a progress bar (on a terminal).
