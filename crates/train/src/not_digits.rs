@@ -10,7 +10,7 @@
 //! model to doubt a merge.
 //!
 //! Parts of one digit are not used: after fitting, a 4's stem is a 1 and half an 8 is a 0, so
-//! teaching doubt on them taught doubt on real digits (measured: 0.15 to 0.2 points of drawn
+//! teaching doubt on them taught doubt on real digits (measured: 0.17 to 0.24 points of drawn
 //! accuracy lost, docs/performance.md, *Numbers*).
 
 use digits_core::PIXELS;
