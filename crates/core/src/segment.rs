@@ -173,12 +173,15 @@ impl Priors {
     /// For pictures (the command line): touching digits are one blob, so cuts matter more.
     pub fn pictures() -> Priors {
         Priors {
-            digit_bonus: 0.58,
+            digit_bonus: 0.676,
             max_width: 1.1,
-            overlap: 2.1,
-            cut_width: 0.97,
-            cut_cost: 1.16,
-            whole: 0.0,
+            too_wide: 3.93,
+            min_height: 0.524,
+            too_short: 10.85,
+            overlap: 1.578,
+            cut_width: 0.772,
+            cut_cost: 1.04,
+            whole: 0.4,
             ..Priors::strokes()
         }
     }
@@ -201,8 +204,10 @@ const SPECK: f32 = 0.12;
 const BLOB_INK: f32 = 0.2;
 /// No cut closer than this many line heights to a piece's side.
 const CUT_MARGIN: f32 = 0.12;
-/// A blob is cut only where it is at most this many pen widths thick.
-const BRIDGE: f32 = 1.8;
+/// A blob is cut only along a seam that crosses one line of its ink, and at most this many pen
+/// widths of it (a bridge where two digits touch is about one; two round digits leaning on each
+/// other touch along a few).
+const SEAM_INK: f32 = 4.0;
 /// Cuts through one stroke or blob are at least this many line heights apart.
 const CUT_APART: f32 = 0.3;
 /// At most this many cuts through one stroke or blob.
@@ -502,12 +507,14 @@ fn best_runs(
                         let prev_rect = runs[&(k, i)].0;
                         let narrower = prev_rect.width().min(rect.width()).max(NARROW * line);
                         let ov = prev_rect.x_overlap(&rect) / narrower;
-                        let seam = if cuts(k, i, j) {
-                            p.cut_cost * cut_lines[i]
+                        let (ov, seam) = if cuts(k, i, j) {
+                            // (A curved cut leaves the two sides overlapping: that is no sign
+                            // they are one digit.)
+                            (0.0, p.cut_cost * cut_lines[i])
                         } else {
                             let d = near.between(k..i, i..j) / line;
                             let cross = if near.cross(k..i, i..j) { p.cross } else { 0.0 };
-                            p.touch * (1.0 - d / TOUCH).max(0.0) + cross
+                            (ov, p.touch * (1.0 - d / TOUCH).max(0.0) + cross)
                         };
                         Some((prev + s - p.overlap * ov - seam, k))
                     })
@@ -852,17 +859,124 @@ impl StrokePieces<'_> {
 }
 
 /// A picture's pieces: the connected blobs of its ink (specks go with the nearest blob), wide
-/// ones cut at the columns with least ink.
+/// ones cut along seams that cross little ink (where two digits touch).
 struct InkPieces<'a> {
     ink: &'a Ink,
     /// Per pixel: its blob (0 = paper, else blob number + 1).
     labels: Vec<u32>,
-    /// Per piece: its blob and its columns.
-    parts: Vec<(u32, Range<usize>)>,
+    parts: Vec<Part>,
     rects: Vec<Rect>,
-    /// Per piece: how many lines a cut at its left edge goes through.
+    /// Per piece: how many lines the cut at its left side goes through.
     lines: Vec<f32>,
     line: f32,
+}
+
+/// A piece of a picture: the pixels of blob `label` between two cuts, row by row.
+#[derive(Clone, Debug, PartialEq)]
+struct Part {
+    label: u32,
+    /// The columns of the blob's box (all that the piece can reach).
+    cols: Range<usize>,
+    /// The first row of the blob's box; row `top + k` of the piece holds columns
+    /// `left[k]..right[k]`.
+    top: usize,
+    left: Vec<usize>,
+    right: Vec<usize>,
+}
+
+impl Part {
+    /// The piece's columns in row `y` (rows outside its blob's box: all of `cols`, for the
+    /// faint ink that is in no blob).
+    fn span(&self, y: usize) -> Range<usize> {
+        match y.checked_sub(self.top) {
+            Some(k) if k < self.left.len() => self.left[k]..self.right[k],
+            _ => self.cols.clone(),
+        }
+    }
+}
+
+/// A path down a blob's box, one column per row, moving at most one column a row: where a cut
+/// goes. `ink` counts the blob's pixels it crosses, `runs` the separate lines.
+#[derive(Clone, Debug, PartialEq)]
+struct Seam {
+    xs: Vec<usize>,
+    ink: usize,
+    runs: usize,
+}
+
+/// The seam down rows `rows` that crosses fewest pixels where `inked` (ties: nearest to column
+/// `centre`), keeping within `reach` columns of `centre` and inside `cols`.
+fn seam(
+    rows: Range<usize>,
+    cols: Range<usize>,
+    centre: usize,
+    reach: usize,
+    inked: impl Fn(usize, usize) -> bool,
+) -> Seam {
+    if rows.is_empty() || cols.is_empty() {
+        return Seam {
+            xs: vec![cols.start; rows.len()],
+            ink: 0,
+            runs: 0,
+        };
+    }
+    let lo = centre.saturating_sub(reach).max(cols.start);
+    let hi = (centre + reach + 1).min(cols.end).max(lo + 1);
+    let m = hi - lo;
+    // Ink outweighs any detour: a detour costs at most `reach` per row.
+    let ink_cost = 1 + (reach as u64 + 1) * rows.len() as u64;
+    let cost =
+        |x: usize, y: usize| x.abs_diff(centre) as u64 + if inked(x, y) { ink_cost } else { 0 };
+    // A step to the side also passes the pixel below the one it leaves, so a seam cannot
+    // slip between two pixels that touch only at a corner (blobs join them).
+    let step = |from: usize, x: usize, y: usize| {
+        if from != x && inked(from, y) {
+            ink_cost
+        } else {
+            0
+        }
+    };
+    // totals[r * m + j]: the cheapest seam from the top row to column lo + j of row r.
+    let mut totals = vec![0u64; rows.len() * m];
+    for (r, y) in rows.clone().enumerate() {
+        for j in 0..m {
+            let before = if r == 0 {
+                0
+            } else {
+                let prev = &totals[(r - 1) * m..r * m];
+                (j.saturating_sub(1)..(j + 2).min(m))
+                    .map(|k| prev[k] + step(lo + k, lo + j, y))
+                    .min()
+                    .unwrap_or(0)
+            };
+            totals[r * m + j] = before + cost(lo + j, y);
+        }
+    }
+    // Back from the cheapest end.
+    let mut xs = vec![lo; rows.len()];
+    let mut at = (0..m).min_by_key(|&k| totals[(rows.len() - 1) * m + k]);
+    for r in (0..rows.len()).rev() {
+        let j = at.unwrap_or(0);
+        xs[r] = lo + j;
+        at = (r > 0).then(|| {
+            let y = rows.start + r;
+            (j.saturating_sub(1)..(j + 2).min(m))
+                .min_by_key(|&k| totals[(r - 1) * m + k] + step(lo + k, lo + j, y))
+                .unwrap_or(j)
+        });
+    }
+    // The ink it crosses, counting the pixels its side steps pass, and its separate lines.
+    let mut ink = 0;
+    let mut runs = 0;
+    let mut was_inked = false;
+    for (r, y) in rows.enumerate() {
+        let passed = r > 0 && xs[r - 1] != xs[r] && inked(xs[r - 1], y);
+        let now = inked(xs[r], y) || passed;
+        ink += inked(xs[r], y) as usize + passed as usize;
+        runs += (now && !was_inked) as usize;
+        was_inked = now;
+    }
+    Seam { xs, ink, runs }
 }
 
 impl<'a> InkPieces<'a> {
@@ -907,70 +1021,116 @@ impl<'a> InkPieces<'a> {
             let o = owner[b] as usize;
             boxes[o] = Some(boxes[o].map_or(*r, |x| x.union(r)));
         }
+        // A seam keeps within this many columns of where it starts, so two cuts at least
+        // [`CUT_APART`] lines apart never cross.
+        let reach = (CUT_APART * line / 2.0).floor().max(0.0) as usize;
         for (b, rect) in boxes.iter().enumerate() {
             let Some(rect) = rect else { continue };
             let label = b as u32 + 1;
             let (x0, x1) = (rect.x0 as usize, rect.x1 as usize);
             let (y0, y1) = (rect.y0 as usize, rect.y1 as usize);
-            // Per column, the runs of this blob's ink down it (start, length).
-            let runs: Vec<Vec<(usize, usize)>> = (x0..x1)
-                .map(|x| {
-                    let mut runs: Vec<(usize, usize)> = Vec::new();
-                    for y in y0..y1 {
-                        if labels[y * w + x] == label {
-                            match runs.last_mut() {
-                                Some((start, len)) if *start + *len == y => *len += 1,
-                                _ => runs.push((y, 1)),
-                            }
-                        }
+            let inked = |x: usize, y: usize| labels[y * w + x] == label;
+            // The pen's width: the median length of the runs of ink down the columns (a run
+            // across a line is about the pen wide; along a line, longer).
+            let mut lengths: Vec<usize> = Vec::new();
+            for x in x0..x1 {
+                let mut len = 0;
+                for y in y0..=y1 {
+                    if y < y1 && inked(x, y) {
+                        len += 1;
+                    } else if len > 0 {
+                        lengths.push(len);
+                        len = 0;
                     }
-                    runs
-                })
-                .collect();
-            // The pen's width: the median length of the runs (a run across a line is about
-            // the pen wide; along a line, longer).
-            let mut lengths: Vec<usize> = runs.iter().flatten().map(|r| r.1).collect();
+                }
+            }
             lengths.sort_unstable();
             let pen = lengths.get(lengths.len() / 2).copied().unwrap_or(1) as f32;
-            // A place to cut is a column the blob crosses once, and thinly: a bridge where two
-            // digits touch (or a flat bar, whose stub the priors find too short for a digit).
+            // A place to cut is where a seam down the blob crosses one line, and little of it:
+            // a bridge where two digits touch, or the length of a contact where two round
+            // digits lean on each other (or a flat bar, whose stub the priors find too short
+            // for a digit).
+            // Seams start every `step` columns from where cuts may be (as [`cut_places`]
+            // samples them): a few dozen per line height, whatever the picture's size.
+            let wide_enough = rect.width() >= cut_width * line;
+            let step = (line / 64.0).max(1.0);
+            let first = rect.x0 + CUT_MARGIN * line;
+            let seams: Vec<Seam> = if wide_enough {
+                (0..)
+                    .map(|k| first + k as f32 * step)
+                    .take_while(|&x| x <= rect.x1 - CUT_MARGIN * line)
+                    .map(|x| seam(y0..y1, x0..x1, (x as usize).min(x1 - 1), reach, inked))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let nearest = |x: f32| ((x - first) / step).round().max(0.0) as usize;
+            let at = |x: f32| seams.get(nearest(x).min(seams.len().saturating_sub(1)));
+            // Per row of the box, the blob's leftmost and rightmost ink (a seam that leaves
+            // all of it on one side cuts nothing off).
+            let extents: Vec<Option<(usize, usize)>> = if wide_enough {
+                (y0..y1)
+                    .map(|y| {
+                        let mut xs = (x0..x1).filter(|&x| inked(x, y));
+                        let first = xs.next()?;
+                        Some((first, xs.next_back().unwrap_or(first)))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let divides = |s: &Seam| {
+                let rows = || extents.iter().zip(&s.xs);
+                rows().any(|(e, &x)| e.is_some_and(|(first, _)| first < x))
+                    && rows().any(|(e, &x)| e.is_some_and(|(_, last)| last > x))
+            };
             let cost = |x: f32| {
-                let c = &runs[((x - rect.x0) as usize).min(runs.len() - 1)];
-                match c.as_slice() {
-                    [(_, len)] if (*len as f32) <= BRIDGE * pen => *len as f32,
-                    _ => f32::INFINITY,
+                let Some(s) = at(x) else {
+                    return f32::INFINITY;
+                };
+                if s.runs == 1 && s.ink as f32 <= SEAM_INK * pen && divides(s) {
+                    s.ink as f32
+                } else {
+                    f32::INFINITY
                 }
             };
-            let cuts: Vec<f32> = cut_places((rect.x0, rect.x1), line, cut_width, 1.0, cost)
+            let cuts: Vec<&Seam> = cut_places((rect.x0, rect.x1), line, cut_width, step, cost)
                 .into_iter()
                 .filter(|&x| cost(x).is_finite())
+                .filter_map(at)
                 .collect();
-            let mut edges = vec![x0];
-            edges.extend(cuts.iter().map(|&c| c as usize));
-            edges.push(x1);
-            edges.dedup();
-            for cols in edges.windows(2) {
-                pieces.parts.push((label, cols[0]..cols[1]));
-                // Runs of the blob's ink down the column where the piece is cut off its left.
-                let lines = if cols[0] > x0 {
-                    let inked = |y: usize| labels[y * w + cols[0]] == label;
-                    (y0..y1)
-                        .filter(|&y| inked(y) && (y == y0 || !inked(y - 1)))
-                        .count()
-                } else {
-                    1
-                };
-                pieces.lines.push(lines.max(1) as f32);
+            // The sides of the pieces, left to right; a seam never goes left of the one before.
+            let rows = y1 - y0;
+            let mut sides: Vec<(Vec<usize>, f32)> = vec![(vec![x0; rows], 1.0)];
+            for s in cuts {
+                let before = &sides[sides.len() - 1].0;
+                let xs = s.xs.iter().zip(before).map(|(&x, &b)| x.max(b)).collect();
+                sides.push((xs, s.runs.max(1) as f32));
+            }
+            sides.push((vec![x1; rows], 1.0));
+            for k in 0..sides.len() - 1 {
+                let (left, lines) = sides[k].clone();
+                let right = sides[k + 1].0.clone();
+                pieces.parts.push(Part {
+                    label,
+                    cols: x0..x1,
+                    top: y0,
+                    left,
+                    right,
+                });
+                pieces.lines.push(lines);
             }
         }
-        debug_assert!(pieces.parts.iter().all(|p| p.1.end <= w));
+        debug_assert!(pieces.parts.iter().all(|p| p.cols.end <= w));
         debug_assert!(labels.len() == w * h);
         pieces.labels = labels;
-        pieces.rects = pieces
-            .parts
-            .iter()
-            .map(|(label, cols)| pieces.rect_of(*label, cols.clone()))
-            .collect();
+        // (A piece with no ink, left between two seams that met, is no piece.)
+        let rects: Vec<Option<Rect>> = pieces.parts.iter().map(|p| pieces.rect_of(p)).collect();
+        let keep = |i: &usize| rects[*i].is_some();
+        let kept: Vec<usize> = (0..rects.len()).filter(keep).collect();
+        pieces.parts = kept.iter().map(|&i| pieces.parts[i].clone()).collect();
+        pieces.lines = kept.iter().map(|&i| pieces.lines[i]).collect();
+        pieces.rects = kept.iter().filter_map(|&i| rects[i]).collect();
         let mut order: Vec<usize> = (0..pieces.parts.len()).collect();
         order.sort_by(|&a, &b| {
             pieces.rects[a]
@@ -983,13 +1143,13 @@ impl<'a> InkPieces<'a> {
         pieces
     }
 
-    /// The box of blob `label`'s pixels in columns `cols` (exclusive right and bottom edges).
-    fn rect_of(&self, label: u32, cols: Range<usize>) -> Rect {
+    /// The box of a piece's pixels (exclusive right and bottom edges); `None` if it has none.
+    fn rect_of(&self, part: &Part) -> Option<Rect> {
         let w = self.ink.width;
         let mut r: Option<Rect> = None;
-        for y in 0..self.ink.height {
-            for x in cols.clone() {
-                if self.labels[y * w + x] == label {
+        for y in part.top..part.top + part.left.len() {
+            for x in part.span(y) {
+                if self.labels[y * w + x] == part.label {
                     let p = Rect {
                         x0: x as f32,
                         y0: y as f32,
@@ -1000,12 +1160,7 @@ impl<'a> InkPieces<'a> {
                 }
             }
         }
-        r.unwrap_or(Rect {
-            x0: cols.start as f32,
-            y0: 0.0,
-            x1: cols.start as f32,
-            y1: 0.0,
-        })
+        r
     }
 }
 
@@ -1015,8 +1170,15 @@ impl Pieces for InkPieces<'_> {
     }
 
     fn key(&self, i: usize) -> u64 {
-        let (label, cols) = &self.parts[i];
-        hash_words([*label, cols.start as u32, cols.end as u32].into_iter())
+        let p = &self.parts[i];
+        let head = [
+            p.label,
+            p.cols.start as u32,
+            p.cols.end as u32,
+            p.top as u32,
+        ];
+        let sides = p.left.iter().chain(&p.right).map(|&x| x as u32);
+        hash_words(head.into_iter().chain(sides))
     }
 
     fn input(&self, run: Range<usize>) -> Option<Vec<f32>> {
@@ -1031,12 +1193,13 @@ impl Pieces for InkPieces<'_> {
         let (x1, y1) = (rect.x1 as usize, rect.y1 as usize);
         let mut out = Ink::new(x1 - x0, y1 - y0);
         let w = self.ink.width;
-        for (label, cols) in &self.parts[run] {
+        for part in &self.parts[run] {
             for y in y0..y1 {
-                for x in cols.start.max(x0)..cols.end.min(x1) {
+                let span = part.span(y);
+                for x in span.start.max(x0)..span.end.min(x1) {
                     // The piece's blob, and the faint ink that is in no blob.
                     let l = self.labels[y * w + x];
-                    if l == *label || l == 0 {
+                    if l == part.label || l == 0 {
                         out.data[(y - y0) * out.width + x - x0] = self.ink.data[y * w + x];
                     }
                 }
@@ -1050,7 +1213,7 @@ impl Pieces for InkPieces<'_> {
     }
 
     fn source(&self, i: usize) -> usize {
-        self.parts[i].0 as usize
+        self.parts[i].label as usize
     }
 
     fn cut_lines(&self, i: usize) -> f32 {
@@ -1058,7 +1221,7 @@ impl Pieces for InkPieces<'_> {
     }
 
     fn distance(&self, a: usize, b: usize) -> (f32, bool) {
-        if self.parts[a].0 == self.parts[b].0 {
+        if self.parts[a].label == self.parts[b].label {
             (0.0, false)
         } else {
             // Two blobs do not touch, or they would be one.
@@ -1491,13 +1654,29 @@ mod tests {
 
     #[test]
     fn touching_digits_in_a_picture_are_cut_apart() {
-        // A thick pen: the 0 and the 7, and the 2 and the 3, touch and are one blob each.
-        for pair in ["07", "23"] {
+        // A thick pen: the 2 and the 3, and the 2 and the 0, touch and are one blob each; the
+        // cut between them curves (the two sides' boxes overlap).
+        for pair in ["23", "20"] {
             let ink = picture(&write(pair, 0.0, 60.0), 4.0);
             let (_, blobs) = label_blobs(&ink);
             assert_eq!(blobs.len(), 1, "{pair}: one blob");
+            let pieces = InkPieces::new(&ink, Priors::pictures().cut_width);
+            let curved = pieces.rects.windows(2).any(|w| w[0].x1 > w[1].x0 + 1.0);
+            assert!(curved, "{pair}: {:?}", pieces.rects);
             assert_eq!(read_ink(&ink), pair);
         }
+    }
+
+    #[test]
+    fn a_one_leaning_on_a_zero_is_cut_off_along_a_curve() {
+        // The 1 leans on the 0's side: they are one blob, and no straight cut parts them.
+        let ink = picture(&write("10", 0.0, 60.0), 4.0);
+        assert_eq!(label_blobs(&ink).1.len(), 1);
+        let pieces = InkPieces::new(&ink, Priors::pictures().cut_width);
+        assert_eq!(pieces.rects.len(), 2, "{:?}", pieces.rects);
+        let (one, zero) = (pieces.rects[0], pieces.rects[1]);
+        assert!(one.width() < 0.35 * pieces.line && zero.width() > 0.5 * pieces.line);
+        assert!(one.x1 > zero.x0, "the cut curves: {one:?} {zero:?}");
     }
 
     #[test]
@@ -1513,5 +1692,38 @@ mod tests {
         );
         assert_eq!(clip(&[(3.0, 3.0)], 0.0, 5.0), [vec![(3.0, 3.0)]]);
         assert!(clip(&[(3.0, 3.0)], 4.0, 5.0).is_empty());
+    }
+
+    #[test]
+    fn a_seam_crosses_the_least_ink_and_never_slips_through_a_corner() {
+        // Two bars (columns 5..15 and 25..35) joined by a bridge 3 rows thick: the seam from
+        // column 20 goes down through the bridge, and nowhere else through ink.
+        let bars = |x: usize, y: usize| {
+            (5..15).contains(&x) || (25..35).contains(&x) || (14..17).contains(&y) && x < 35
+        };
+        let s = seam(0..30, 0..40, 20, 8, bars);
+        assert_eq!((s.ink, s.runs), (3, 1));
+        assert!(s.xs.iter().all(|x| (15..25).contains(x)), "{:?}", s.xs);
+        // A blot in its way: it goes round within reach, and pays nothing.
+        let blot = |x: usize, y: usize| (8..12).contains(&x) && (5..9).contains(&y);
+        let s = seam(0..20, 0..30, 10, 3, blot);
+        assert_eq!((s.ink, s.runs), (0, 0));
+        assert!(s.xs.iter().all(|x| x.abs_diff(10) <= 3));
+        // Not past its reach: then it crosses the blot where it is thinnest.
+        let s = seam(0..20, 0..30, 10, 1, blot);
+        assert_eq!((s.ink, s.runs), (4, 1));
+        // A line one pixel thick on the diagonal (its pixels touch only at corners) is
+        // crossed, not slipped through.
+        let diagonal = |x: usize, y: usize| x == y;
+        for centre in 3..17 {
+            let s = seam(0..20, 0..20, centre, 4, diagonal);
+            assert!(s.ink >= 1 && s.runs == 1, "from {centre}: {s:?}");
+        }
+        // Nothing to cross: nothing crossed.
+        assert_eq!(seam(3..3, 0..5, 2, 1, diagonal).runs, 0);
+        assert_eq!(seam(0..4, 2..2, 2, 1, diagonal).xs, vec![2; 4]);
+        // Reach 0 is a straight cut.
+        let s = seam(0..20, 0..20, 7, 0, diagonal);
+        assert_eq!((s.xs, s.ink), (vec![7; 20], 1));
     }
 }
