@@ -1046,10 +1046,6 @@ impl<'a> InkPieces<'a> {
             }
             lengths.sort_unstable();
             let pen = lengths.get(lengths.len() / 2).copied().unwrap_or(1) as f32;
-            // A place to cut is where a seam down the blob crosses one line, and little of it:
-            // a bridge where two digits touch, or the length of a contact where two round
-            // digits lean on each other (or a flat bar, whose stub the priors find too short
-            // for a digit).
             // Seams start every `step` columns from where cuts may be (as [`cut_places`]
             // samples them): a few dozen per line height, whatever the picture's size.
             let wide_enough = rect.width() >= cut_width * line;
@@ -1084,6 +1080,10 @@ impl<'a> InkPieces<'a> {
                 rows().any(|(e, &x)| e.is_some_and(|(first, _)| first < x))
                     && rows().any(|(e, &x)| e.is_some_and(|(_, last)| last > x))
             };
+            // A place to cut is where a seam down the blob crosses one line, and little of it:
+            // a bridge where two digits touch, or the length of a contact where two round
+            // digits lean on each other (or a flat bar, whose stub the priors find too short
+            // for a digit).
             let cost = |x: f32| {
                 let Some(s) = at(x) else {
                     return f32::INFINITY;
