@@ -1,6 +1,8 @@
 //! Where the picture numbers go wrong: the numbers benchmark's pictures (seed 1, test digits)
 //! split by whether two neighbouring digits' ink touches (one blob, to be cut apart), with the
-//! share of each read with the right count of digits.
+//! share of each read with the right count of digits; and how many of the digits that touch a
+//! neighbour the reader offers as a candidate of their own (a run of pieces whose box is the
+//! digit's: the cut was found, whether or not it was chosen).
 //!
 //! ```sh
 //! cargo run --release -p digits-train --example touching
@@ -10,6 +12,7 @@
 use anyhow::Result;
 use digits_core::idx::{self, Split};
 use digits_core::preprocess::{Ink, Stroke};
+use digits_core::segment::{Rect, ink_candidates};
 use digits_train::numbers::{self, Placement};
 use digits_train::pen::Style;
 use digits_train::rng::Rng;
@@ -50,6 +53,31 @@ fn touch(a: &Ink, b: &Ink) -> bool {
     })
 }
 
+/// The box of the pixels with more than `BLOB_INK`.
+fn ink_box(ink: &Ink) -> Option<Rect> {
+    let w = ink.width;
+    let mut r: Option<Rect> = None;
+    for (i, _) in ink.data.iter().enumerate().filter(|(_, v)| **v > BLOB_INK) {
+        let (x, y) = ((i % w) as f32, (i / w) as f32);
+        let p = Rect {
+            x0: x,
+            y0: y,
+            x1: x + 1.0,
+            y1: y + 1.0,
+        };
+        r = Some(r.map_or(p, |r| r.union(&p)));
+    }
+    r
+}
+
+/// Intersection over union of two boxes.
+fn iou(a: &Rect, b: &Rect) -> f32 {
+    let w = (a.x1.min(b.x1) - a.x0.max(b.x0)).max(0.0);
+    let h = (a.y1.min(b.y1) - a.y0.max(b.y0)).max(0.0);
+    let area = |r: &Rect| r.width() * r.height();
+    w * h / (area(a) + area(b) - w * h)
+}
+
 fn main() -> Result<()> {
     let model_path = std::env::args()
         .nth(1)
@@ -61,6 +89,8 @@ fn main() -> Result<()> {
     let priors = numbers::priors(Style::Picture);
     // [not touching, touching]: (numbers, read with the right count)
     let mut tally = [(0usize, 0usize); 2];
+    // Digits touching a neighbour: (how many, offered on their own).
+    let mut offered = (0usize, 0usize);
     for (n, members) in numbers::numbers(traces.len(), 1).iter().enumerate() {
         // The benchmark's own random stream for number n (`numbers::evaluate`).
         let mut rng = Rng::derive(1, &[0x6e75_6d62, Style::Picture as u64, n as u64]);
@@ -79,7 +109,19 @@ fn main() -> Result<()> {
                 paint(own, &at, ink.width, ink.height)
             })
             .collect();
-        let touching = alone.windows(2).any(|w| touch(&w[0], &w[1]));
+        let touches: Vec<bool> = alone.windows(2).map(|w| touch(&w[0], &w[1])).collect();
+        let touching = touches.contains(&true);
+        if touching {
+            let candidates = ink_candidates(&ink, &priors);
+            for (k, own) in alone.iter().enumerate() {
+                let near = (k > 0 && touches[k - 1]) || touches.get(k).copied().unwrap_or(false);
+                let Some(b) = ink_box(own).filter(|_| near) else {
+                    continue;
+                };
+                offered.0 += 1;
+                offered.1 += candidates.iter().any(|c| iou(&c.rect, &b) >= 0.8) as usize;
+            }
+        }
         let (digits, _) = numbers::read(&model, &priors, Style::Picture, &strokes, &mut rng);
         let t = &mut tally[touching as usize];
         t.0 += 1;
@@ -89,5 +131,10 @@ fn main() -> Result<()> {
         let share = 100.0 * right as f64 / count.max(1) as f64;
         println!("{name}: {count} numbers, {share:.2}% read with the right count of digits");
     }
+    let share = 100.0 * offered.1 as f64 / offered.0.max(1) as f64;
+    println!(
+        "digits touching a neighbour: {}, offered as a candidate of their own (box IoU >= 0.8): {share:.2}%",
+        offered.0
+    );
     Ok(())
 }
