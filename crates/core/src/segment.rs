@@ -235,11 +235,6 @@ trait Pieces {
     fn strokes(&self, run: Range<usize>) -> Vec<usize>;
     /// The stroke or blob piece `i` is part of.
     fn source(&self, i: usize) -> usize;
-    /// How many lines a cut at piece `i`'s left edge goes through (a cut through a thin bridge
-    /// between two touching digits goes through one; one through a 0 through two).
-    fn cut_lines(&self, _i: usize) -> f32 {
-        1.0
-    }
     /// How far apart the ink of pieces `a` and `b` is (0 if they touch), in the drawing's units,
     /// and whether their lines cross.
     fn distance(&self, a: usize, b: usize) -> (f32, bool);
@@ -327,9 +322,8 @@ impl Reader {
         });
         self.cache = fresh;
         let sources: Vec<usize> = (0..n).map(|i| pieces.source(i)).collect();
-        let cut_lines: Vec<f32> = (0..n).map(|i| pieces.cut_lines(i)).collect();
         let near = Near::new(n, |a, b| pieces.distance(a, b));
-        let best = best_runs(n, line, &runs, &near, (&sources, &cut_lines), &self.priors);
+        let best = best_runs(n, line, &runs, &near, &sources, &self.priors);
         best.into_iter()
             .map(|run| {
                 let (rect, reading) = &runs[&(run.start, run.end)];
@@ -479,7 +473,7 @@ fn best_runs(
     line: f32,
     runs: &HashMap<(usize, usize), (Rect, Reading)>,
     near: &Near,
-    (sources, cut_lines): (&[usize], &[f32]),
+    sources: &[usize],
     p: &Priors,
 ) -> Vec<Range<usize>> {
     // Whether a boundary between runs k..i and i..j cuts through a stroke or blob.
@@ -526,7 +520,7 @@ fn best_runs(
                         let (ov, seam) = if cuts(k, i, j) {
                             // (A curved cut leaves the two sides overlapping: that is no sign
                             // they are one digit.)
-                            (0.0, p.cut_cost * cut_lines[i])
+                            (0.0, p.cut_cost)
                         } else {
                             let d = near.between(k..i, i..j) / line;
                             let cross = if near.cross(k..i, i..j) { p.cross } else { 0.0 };
@@ -891,8 +885,6 @@ struct InkPieces<'a> {
     labels: Vec<u32>,
     parts: Vec<Part>,
     rects: Vec<Rect>,
-    /// Per piece: how many lines the cut at its left side goes through.
-    lines: Vec<f32>,
     line: f32,
 }
 
@@ -1013,7 +1005,6 @@ impl<'a> InkPieces<'a> {
             labels: Vec::new(),
             parts: Vec::new(),
             rects: Vec::new(),
-            lines: Vec::new(),
             line: 1.0,
         };
         if blobs.is_empty() {
@@ -1128,24 +1119,21 @@ impl<'a> InkPieces<'a> {
                     .collect();
             // The sides of the pieces, left to right; a seam never goes left of the one before.
             let rows = y1 - y0;
-            let mut sides: Vec<(Vec<usize>, f32)> = vec![(vec![x0; rows], 1.0)];
+            let mut sides: Vec<Vec<usize>> = vec![vec![x0; rows]];
             for s in cuts {
-                let before = &sides[sides.len() - 1].0;
+                let before = &sides[sides.len() - 1];
                 let xs = s.xs.iter().zip(before).map(|(&x, &b)| x.max(b)).collect();
-                sides.push((xs, s.runs.max(1) as f32));
+                sides.push(xs);
             }
-            sides.push((vec![x1; rows], 1.0));
-            for k in 0..sides.len() - 1 {
-                let (left, lines) = sides[k].clone();
-                let right = sides[k + 1].0.clone();
+            sides.push(vec![x1; rows]);
+            for pair in sides.windows(2) {
                 pieces.parts.push(Part {
                     label,
                     cols: x0..x1,
                     top: y0,
-                    left,
-                    right,
+                    left: pair[0].clone(),
+                    right: pair[1].clone(),
                 });
-                pieces.lines.push(lines);
             }
         }
         debug_assert!(pieces.parts.iter().all(|p| p.cols.end <= w));
@@ -1156,7 +1144,6 @@ impl<'a> InkPieces<'a> {
         let keep = |i: &usize| rects[*i].is_some();
         let kept: Vec<usize> = (0..rects.len()).filter(keep).collect();
         pieces.parts = kept.iter().map(|&i| pieces.parts[i].clone()).collect();
-        pieces.lines = kept.iter().map(|&i| pieces.lines[i]).collect();
         pieces.rects = kept.iter().filter_map(|&i| rects[i]).collect();
         let mut order: Vec<usize> = (0..pieces.parts.len()).collect();
         order.sort_by(|&a, &b| {
@@ -1166,7 +1153,6 @@ impl<'a> InkPieces<'a> {
         });
         pieces.parts = order.iter().map(|&i| pieces.parts[i].clone()).collect();
         pieces.rects = order.iter().map(|&i| pieces.rects[i]).collect();
-        pieces.lines = order.iter().map(|&i| pieces.lines[i]).collect();
         pieces
     }
 
@@ -1241,10 +1227,6 @@ impl Pieces for InkPieces<'_> {
 
     fn source(&self, i: usize) -> usize {
         self.parts[i].label as usize
-    }
-
-    fn cut_lines(&self, i: usize) -> f32 {
-        self.lines[i]
     }
 
     fn distance(&self, a: usize, b: usize) -> (f32, bool) {
