@@ -36,5 +36,9 @@ echo "== the page, end to end in headless Chromium, served at /"
 scripts/build.sh /
 (cd tests/e2e && npm test)
 echo "== the page again, built for and served under a sub-path, as GitHub Pages serves it"
+# Every file that fetches something by its path (the module, models, reports, test and training
+# sets, workers, the service worker and manifest, the security policy); numbers and inside only
+# draw on what page and report have already fetched there.
 trunk build --release --offline --public-url /x/y/ --dist target/dist-subpath
-(cd tests/e2e && DIGITS_DIST=../../target/dist-subpath DIGITS_BASE=/x/y/ npm test)
+(cd tests/e2e && DIGITS_DIST=../../target/dist-subpath DIGITS_BASE=/x/y/ node --test --test-concurrency=1 \
+  ./page.test.mjs ./offline.test.mjs ./report.test.mjs ./security.test.mjs ./train.test.mjs ./personal.test.mjs)
