@@ -1,5 +1,6 @@
-//! Data augmentation: small random affine distortions (rotation, scale, shear, shift) and
-//! optional elastic distortion, so the network sees the variety of real drawings.
+//! Data augmentation: small random affine distortions (rotation, scale, shear, shift),
+//! optional elastic distortion and an optional random change of the line's thickness, so the
+//! network sees the variety of real drawings.
 
 use digits_core::SIDE;
 
@@ -18,6 +19,10 @@ pub struct Augment {
     pub shift: f32,
     /// Elastic distortion strength in pixels (0 = off).
     pub elastic: f32,
+    /// Largest change of the line's thickness either way (0 = off): the image is blended that
+    /// far towards its 3x3 maximum (thicker) or minimum (thinner), as a pencil pressed harder
+    /// or a finer pen would draw it.
+    pub thickness: f32,
 }
 
 impl Augment {
@@ -27,6 +32,7 @@ impl Augment {
         shear: 0.0,
         shift: 0.0,
         elastic: 0.0,
+        thickness: 0.0,
     };
     pub const DEFAULT: Augment = Augment {
         rotate_deg: 12.0,
@@ -34,6 +40,7 @@ impl Augment {
         shear: 0.15,
         shift: 2.5,
         elastic: 0.0,
+        thickness: 0.0,
     };
 
     pub fn is_none(&self) -> bool {
@@ -139,6 +146,30 @@ pub fn distort(a: &Augment, src: &[f32], dst: &mut [f32], rng: &mut Rng) {
             dst[y * SIDE + x] = sample(src, sx, sy);
         }
     }
+    if a.thickness > 0.0 {
+        let t = rng.range(-a.thickness, a.thickness);
+        thicken(dst, t);
+    }
+}
+
+/// Blends a 28x28 image `t` of the way towards its 3x3 maximum (`t` > 0: a thicker line) or
+/// `-t` of the way towards its 3x3 minimum (`t` < 0: a thinner one), in place.
+fn thicken(img: &mut [f32], t: f32) {
+    let src: Vec<f32> = img.to_vec();
+    let k = t.abs().min(1.0);
+    for y in 0..SIDE {
+        for x in 0..SIDE {
+            let mut m = src[y * SIDE + x];
+            for yy in y.saturating_sub(1)..(y + 2).min(SIDE) {
+                for xx in x.saturating_sub(1)..(x + 2).min(SIDE) {
+                    let v = src[yy * SIDE + xx];
+                    m = if t > 0.0 { m.max(v) } else { m.min(v) };
+                }
+            }
+            let i = y * SIDE + x;
+            img[i] = (1.0 - k) * src[i] + k * m;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -177,6 +208,43 @@ mod tests {
                 assert!(dst.iter().all(|v| (0.0..=1.0 + 1e-6).contains(v)));
             }
         }
+    }
+
+    #[test]
+    fn thickness_thickens_and_thins_the_line_and_is_off_at_zero() {
+        let src = blob();
+        let ink: f32 = src.iter().sum();
+        let mut img = src.clone();
+        thicken(&mut img, 1.0);
+        // The 5x8 block grows by a pixel all round (7x10), or shrinks by one (3x6).
+        assert_eq!(img.iter().sum::<f32>(), 70.0);
+        let mut thin = src.clone();
+        thicken(&mut thin, -1.0);
+        assert_eq!(thin.iter().sum::<f32>(), 18.0);
+        let mut half = src.clone();
+        thicken(&mut half, 0.5);
+        assert_eq!(half.iter().sum::<f32>(), (ink + 70.0) / 2.0);
+        // Off, it draws nothing from the random stream: the same images as without the field.
+        let on = Augment {
+            thickness: 0.5,
+            ..Augment::DEFAULT
+        };
+        let (mut a, mut b) = (vec![0f32; PIXELS], vec![0f32; PIXELS]);
+        let (mut r1, mut r2) = (Rng::new(4), Rng::new(4));
+        distort(&Augment::DEFAULT, &src, &mut a, &mut r1);
+        distort(&Augment::DEFAULT, &src, &mut b, &mut r2);
+        assert_eq!(a, b);
+        assert_eq!(r1.uniform(), r2.uniform());
+        let mut sums = Vec::new();
+        for _ in 0..40 {
+            distort(&on, &src, &mut a, &mut r1);
+            assert!(a.iter().all(|v| (0.0..=1.0 + 1e-6).contains(v)));
+            sums.push(a.iter().sum::<f32>());
+        }
+        let (lo, hi) = sums
+            .iter()
+            .fold((f32::MAX, 0f32), |(l, h), &v| (l.min(v), h.max(v)));
+        assert!(lo < 0.8 * ink && hi > 1.2 * ink, "{lo} {hi} vs {ink}");
     }
 
     #[test]

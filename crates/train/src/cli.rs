@@ -161,6 +161,10 @@ pub struct TrainArgs {
     /// Largest random shear factor either way.
     #[arg(long, default_value_t = Augment::DEFAULT.shear)]
     pub shear: f32,
+    /// Largest random change of the line's thickness either way, as a share of a 3x3
+    /// thickening or thinning (0 = off).
+    #[arg(long, default_value_t = Augment::DEFAULT.thickness)]
+    pub thickness: f32,
     /// Share of training images redrawn from their traced strokes with an even, round pen (on
     /// the pad or as a picture) instead of the scan; 0 = scans only. The traces are made once
     /// and cached beside the data.
@@ -387,6 +391,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
                 shear: a.shear,
                 shift: a.shift,
                 elastic: a.elastic,
+                thickness: a.thickness,
             }
         },
         pen: if a.no_augment { 0.0 } else { a.pen },

@@ -103,6 +103,11 @@ impl TrainConfig {
             self.augment.shear
         );
         anyhow::ensure!(
+            self.augment.thickness.is_finite() && (0.0..=1.0).contains(&self.augment.thickness),
+            "--thickness must be from 0 to 1, got {}",
+            self.augment.thickness
+        );
+        anyhow::ensure!(
             in_range(self.augment.elastic, 0.0, f32::INFINITY),
             "--elastic must be a number of at least 0 pixels, got {}",
             self.augment.elastic
