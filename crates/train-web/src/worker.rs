@@ -5,7 +5,6 @@
 
 use std::cell::RefCell;
 
-use digits_core::CLASSES;
 use digits_core::idx::{Images, Labelled};
 use digits_core::input::to_input_into;
 use digits_core::metrics::argmax;
@@ -134,12 +133,7 @@ fn answer(request: Request) -> Result<Reply, String> {
                 let n = group.len() / digits_core::PIXELS;
                 to_input_into(group, st.ws.input_mut(n));
                 st.ws.forward(&st.net, Mode::Eval, &mut Rng::new(0));
-                labels.extend(
-                    st.ws
-                        .logits()
-                        .chunks_exact(CLASSES)
-                        .map(|l| argmax(l).unwrap_or(0) as u8),
-                );
+                labels.extend(st.ws.digit_logits().map(|l| argmax(l).unwrap_or(0) as u8));
             }
             Ok(Reply::Labels(labels))
         }),

@@ -173,7 +173,8 @@ pub struct TrainArgs {
     /// Share of training images replaced by pieces of numbers that are not one digit (two
     /// digits or more read together; cut by the number reader from numbers written with
     /// the training digits), trained towards the even distribution so the model is unsure of
-    /// them and the number reader cuts better; 0 = none. Needs the traces, as --pen does.
+    /// them and the number reader cuts better (or, for an --arch ending with fc11, towards its
+    /// eleventh output, "not one digit"); 0 = none. Needs the traces, as --pen does.
     #[arg(long, default_value_t = 0.0)]
     pub not_digits: f32,
     /// How the ONNX file stores conv and fully connected weights: f16 halves the file (what

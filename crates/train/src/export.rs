@@ -1,7 +1,8 @@
 //! Export of a trained [`Network`] to a standard ONNX file (opset 13, standard ops only).
 //!
 //! Graph contract: input `image` float32 `[N,1,28,28]` (0 = background, 1 = ink), output
-//! `probabilities` float32 `[N,10]` (softmax inside the graph). Batch norm that follows a conv
+//! `probabilities` float32 `[N,10]` (softmax inside the graph; a network with a "not one
+//! digit" output scales the ten scores by it first). Batch norm that follows a conv
 //! or fully connected layer is folded into it; dropout disappears (identity at inference).
 //! With [`Weights::F16`], conv and fully connected weights are stored as float16, each followed
 //! by a `Cast` to float32: the file is half the size and runtimes compute in float32 as before.
@@ -229,6 +230,13 @@ fn build(
                 ];
                 b.node("Conv", vec![wn, bn], attrs);
             }
+            Op::Linear { .. } if net.has_doubt() && i + 1 == net.layers.len() => {
+                if !flat {
+                    b.node("Flatten", vec![], vec![int("axis", 1)]);
+                    flat = true;
+                }
+                doubt_head(&mut b, i, l.input.c, &w, &bias);
+            }
             Op::Linear { dout } => {
                 if !flat {
                     b.node("Flatten", vec![], vec![int("axis", 1)]);
@@ -266,7 +274,10 @@ fn build(
             Op::Gap => b.node("GlobalAveragePool", vec![], vec![]),
         }
         let done = if folded { i + 1 } else { i };
-        tensors[done] = Some(b.current.clone());
+        // (A doubt head's eleven outputs are no one tensor of the graph.)
+        if !(net.has_doubt() && done + 1 == net.layers.len()) {
+            tensors[done] = Some(b.current.clone());
+        }
         i = done + 1;
     }
     if !flat {
@@ -300,6 +311,28 @@ fn build(
         ..Default::default()
     };
     (model, tensors)
+}
+
+/// The last layer of a network with a doubt output ([`Network::has_doubt`]), `inputs` wide:
+/// the ten digits' scores and the doubt as two `Gemm`s of the same features, then the scores
+/// times `sigmoid(-doubt)` for the final softmax ([`crate::layers::doubt_probabilities`]).
+fn doubt_head(b: &mut Builder, i: usize, inputs: usize, w: &[f32], bias: &[f32]) {
+    let features = b.current.clone();
+    let (w_digits, w_doubt) = w.split_at(CLASSES * inputs);
+    let (b_digits, b_doubt) = bias.split_at(CLASSES);
+    let wn = b.weight(format!("fc{i}.weight"), &[CLASSES, inputs], w_digits);
+    let bn = b.init(format!("fc{i}.bias"), &[CLASSES], b_digits);
+    b.node("Gemm", vec![wn, bn], vec![int("transB", 1)]);
+    let scores = b.current.clone();
+    b.current = features;
+    let wn = b.weight(format!("fc{i}.doubt.weight"), &[1, inputs], w_doubt);
+    let bn = b.init(format!("fc{i}.doubt.bias"), &[1], b_doubt);
+    b.node("Gemm", vec![wn, bn], vec![int("transB", 1)]);
+    b.node("Neg", vec![], vec![]);
+    b.node("Sigmoid", vec![], vec![]);
+    let keep = b.current.clone();
+    b.current = scores;
+    b.node("Mul", vec![keep], vec![]);
 }
 
 /// Reads the metadata properties back from ONNX bytes.

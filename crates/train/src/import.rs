@@ -13,6 +13,7 @@ use half::f16;
 use prost::Message;
 
 use crate::export::{INPUT, OUTPUT};
+use crate::net::CLASSES;
 use crate::net::Network;
 use crate::spec::Op;
 
@@ -80,6 +81,11 @@ fn read(bytes: &[u8]) -> Result<Network, String> {
     let mut state: Vec<Vec<f32>> = Vec::new();
     let mut current = INPUT.to_string();
     let mut ended = false;
+    // The input of the last fully connected layer, and a doubt head being read: the second
+    // `Gemm` of those features (its weights and bias) and the tensor its chain has reached
+    // (`Neg`, then `Sigmoid`), until the `Mul` that scales the scores by it.
+    let mut gemm_input = String::new();
+    let mut doubt: Option<(Vec<f32>, Vec<f32>, String)> = None;
     let weight = |tensors: &HashMap<String, (Vec<i64>, Vec<f32>)>, input: Option<&String>| {
         input
             .and_then(|n| tensors.get(n).cloned())
@@ -101,6 +107,48 @@ fn read(bytes: &[u8]) -> Result<Network, String> {
         }
         if ended {
             return Err(format!("node {k} ({op}) comes after the softmax"));
+        }
+        // A doubt head ([`crate::export`]): folded back into one layer of eleven outputs.
+        let digits_fc = spec.last().is_some_and(|l| *l == format!("fc{CLASSES}"));
+        match (op, &mut doubt) {
+            ("Gemm", None) if digits_fc && node.input.first() == Some(&gemm_input) => {
+                let (dims, w) = weight(&tensors, node.input.get(1))?;
+                let (_, b) = weight(&tensors, node.input.get(2))?;
+                if dims.first() != Some(&1) || attr(node, "transB").map(|a| a.i) != Some(1) {
+                    return Err(format!("node {k} (Gemm) is not a doubt output"));
+                }
+                doubt = Some((w, b, node.output.first().cloned().unwrap_or_default()));
+                continue;
+            }
+            ("Neg" | "Sigmoid", Some((_, _, at))) if node.input.first() == Some(at) => {
+                *at = node.output.first().cloned().unwrap_or_default();
+                continue;
+            }
+            ("Mul", Some((w, b, at)))
+                if node.input.first() == Some(&current) && node.input.get(1) == Some(at) =>
+            {
+                let last = spec.len() - 1;
+                spec[last] = format!("fc{}", CLASSES + 1);
+                let inputs = w.len();
+                let p = &params[last];
+                let (wd, bd) = p.split_at(p.len() - CLASSES);
+                if wd.len() != CLASSES * inputs {
+                    return Err(format!(
+                        "node {k} (Mul): a doubt output of {inputs} inputs after {} weights",
+                        wd.len()
+                    ));
+                }
+                params[last] = [wd, w.as_slice(), bd, b.as_slice()].concat();
+                doubt = None;
+                current = node.output.first().cloned().unwrap_or_default();
+                continue;
+            }
+            (_, Some(_)) => {
+                return Err(format!(
+                    "node {k} ({op}) is inside a doubt output, which is a Gemm, Neg, Sigmoid and Mul"
+                ));
+            }
+            _ => {}
         }
         if node.input.first() != Some(&current) {
             return Err(format!(
@@ -139,6 +187,7 @@ fn read(bytes: &[u8]) -> Result<Network, String> {
                 }
                 spec.push(format!("fc{}", dims[0]));
                 params.push([w, b].concat());
+                gemm_input = current.clone();
                 state.push(Vec::new());
             }
             "BatchNormalization" => {
@@ -252,6 +301,22 @@ mod tests {
         let net = trained_like("conv4k3p1,bn,relu,gap,fc10");
         let back = from_onnx(&to_onnx(&net, &[], Weights::F32), "m.onnx").unwrap();
         assert_eq!(back.spec, "conv4k3p1,relu,gap,flatten,fc10");
+    }
+
+    #[test]
+    fn a_doubt_output_reads_back_as_eleven_outputs() {
+        for spec in ["conv4k3p1,bn,relu,gap,fc11", "flatten,fc16,bn,relu,fc11"] {
+            let net = trained_like(spec);
+            assert!(net.has_doubt());
+            let x = images(4);
+            for (weights, tolerance) in [(Weights::F32, 1e-5), (Weights::F16, 5e-3)] {
+                let back = from_onnx(&to_onnx(&net, &[], weights), "doubt.onnx").unwrap();
+                assert!(back.has_doubt(), "{spec}: {}", back.spec);
+                for (a, b) in net.predict(&x).iter().zip(back.predict(&x)) {
+                    assert!((a - b).abs() < tolerance, "{spec}: {a} vs {b}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 #![allow(clippy::too_many_arguments)]
 
+use digits_core::CLASSES;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -478,6 +479,81 @@ pub fn softmax_cross_entropy(
     (loss, correct)
 }
 
+/// `ln(1 + e^x)` without overflow.
+fn softplus(x: f32) -> f32 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The loss of a network with a doubt output: each row of `logits` is the ten digits' scores
+/// then "not one digit" (`n x 11`). A digit's row pays the softmax cross-entropy of its ten
+/// scores (with `smoothing`, as [`softmax_cross_entropy`]) plus the logistic loss of a doubt
+/// of 0; a row that is not one digit (a label of 10 or more) pays only the logistic loss of a
+/// doubt of 1, and leaves the ten scores alone, so the digits' probabilities are trained on
+/// digits only. Writes `dlogits = scale * dloss/dlogits`; returns the summed loss and the
+/// digits' rows whose ten scores' arg-max is the label.
+pub fn doubt_cross_entropy(
+    n: usize,
+    logits: &[f32],
+    labels: &[u8],
+    smoothing: f32,
+    scale: f32,
+    dlogits: &mut [f32],
+) -> (f64, usize) {
+    const W: usize = CLASSES + 1;
+    let mut loss = 0f64;
+    let mut correct = 0;
+    for (i, (z, d)) in logits[..n * W]
+        .chunks_exact(W)
+        .zip(dlogits[..n * W].chunks_exact_mut(W))
+        .enumerate()
+    {
+        let label = labels[i] as usize;
+        let doubt = z[CLASSES];
+        if label < CLASSES {
+            let (l, c) = softmax_cross_entropy(
+                1,
+                CLASSES,
+                &z[..CLASSES],
+                &labels[i..=i],
+                smoothing,
+                scale,
+                &mut d[..CLASSES],
+            );
+            loss += l + softplus(doubt) as f64;
+            correct += c;
+            d[CLASSES] = scale * sigmoid(doubt);
+        } else {
+            d[..CLASSES].fill(0.0);
+            loss += softplus(-doubt) as f64;
+            d[CLASSES] = scale * (sigmoid(doubt) - 1.0);
+        }
+    }
+    (loss, correct)
+}
+
+/// The probabilities of a network with a doubt output (`logits`: `n x 11`, into `probs`:
+/// `n x 10`): the softmax of the ten digits' scores times `1 - sigmoid(doubt)`. A digit keeps
+/// its ranking whatever the doubt; a shape the network doubts reads as no digit in particular,
+/// which the number reader needs. The exported graph computes the same
+/// ([`crate::export`]).
+pub fn doubt_probabilities(n: usize, logits: &[f32], probs: &mut [f32]) {
+    let mut scaled = [0f32; CLASSES];
+    for (z, p) in logits[..n * (CLASSES + 1)]
+        .chunks_exact(CLASSES + 1)
+        .zip(probs.chunks_exact_mut(CLASSES))
+    {
+        let keep = sigmoid(-z[CLASSES]);
+        for (s, &v) in scaled.iter_mut().zip(&z[..CLASSES]) {
+            *s = v * keep;
+        }
+        softmax(1, CLASSES, &scaled, p);
+    }
+}
+
 /// Finite-difference gradient checks of every backward pass.
 #[cfg(test)]
 mod gradient_checks {
@@ -731,6 +807,62 @@ mod gradient_checks {
         assert!((loss_flat - 10f64.ln()).abs() < 1e-5, "{loss_flat}");
         assert!(d.iter().all(|g| g.abs() < 1e-6), "{d:?}");
         assert!(loss > loss_flat);
+    }
+
+    #[test]
+    fn doubt_cross_entropy_gradient() {
+        // Rows of digits, with and without smoothing, and rows that are not one digit.
+        for (smoothing, labels) in [(0.0, [2u8, 7, 0]), (0.1, [2, 10, 0]), (0.0, [10, 10, 4])] {
+            let (n, w) = (3, CLASSES + 1);
+            let mut logits: Vec<f32> = values(n * w, 5, 0.0).iter().map(|v| 3.0 * v).collect();
+            let mut d = vec![0.0; n * w];
+            doubt_cross_entropy(n, &logits, &labels, smoothing, 1.0, &mut d);
+            let mut scratch = vec![0.0; n * w];
+            check(
+                "doubt-ce dlogits",
+                &mut logits,
+                &d.clone(),
+                1e-3,
+                &mut |l| doubt_cross_entropy(n, l, &labels, smoothing, 1.0, &mut scratch).0,
+            );
+        }
+    }
+
+    #[test]
+    fn a_piece_trains_only_the_doubt_and_a_digit_both() {
+        let w = CLASSES + 1;
+        let logits: Vec<f32> = (0..w).map(|j| j as f32 * 0.3 - 1.0).collect();
+        let mut d = vec![0.0; w];
+        let (_, correct) = doubt_cross_entropy(1, &logits, &[10], 0.0, 1.0, &mut d);
+        assert_eq!(correct, 0);
+        // The ten digits' scores are left alone; the doubt is pushed up.
+        assert!(d[..CLASSES].iter().all(|&g| g == 0.0), "{d:?}");
+        assert!(d[CLASSES] < 0.0);
+        let (_, correct) = doubt_cross_entropy(1, &logits, &[9], 0.0, 1.0, &mut d);
+        assert_eq!(correct, 1, "9 has the largest of the ten scores");
+        assert!(d[CLASSES] > 0.0, "a digit pushes the doubt down");
+        assert!(d[..CLASSES].iter().sum::<f32>().abs() < 1e-6);
+    }
+
+    #[test]
+    fn doubt_flattens_the_probabilities_and_keeps_their_order() {
+        let mut logits: Vec<f32> = (0..CLASSES).map(|j| j as f32).collect();
+        logits.push(-12.0);
+        let mut sure = vec![0.0; CLASSES];
+        doubt_probabilities(1, &logits, &mut sure);
+        let mut plain = vec![0.0; CLASSES];
+        softmax(1, CLASSES, &logits[..CLASSES], &mut plain);
+        // No doubt: the plain softmax, within float error.
+        assert!(sure.iter().zip(&plain).all(|(a, b)| (a - b).abs() < 1e-4));
+        logits[CLASSES] = 12.0;
+        let mut unsure = vec![0.0; CLASSES];
+        doubt_probabilities(1, &logits, &mut unsure);
+        assert!((unsure.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        assert!(unsure.iter().all(|&p| (p - 0.1).abs() < 1e-3), "{unsure:?}");
+        assert_eq!(
+            digits_core::metrics::argmax(&unsure),
+            digits_core::metrics::argmax(&plain)
+        );
     }
 
     #[test]

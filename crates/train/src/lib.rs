@@ -9,7 +9,7 @@
 //! The command line, its thread pool, progress bars, files and picture decoding are the `cli`
 //! feature (on by default). Without it the same numerical code builds for wasm32 and trains on
 //! one thread, shard after shard: the page's training workers each run shards
-//! ([`train::Engine::shard`]) and their gradients are summed in shard order, as the native
+//! ([`train::shard`]) and their gradients are summed in shard order, as the native
 //! pool does, so a run does not depend on how many threads or workers shared it.
 
 pub mod augment;

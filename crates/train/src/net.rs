@@ -126,6 +126,19 @@ impl Network {
         self.params.len()
     }
 
+    /// The network's outputs per image: the ten digits' scores, and with a doubt output
+    /// ([`Network::has_doubt`]) an eleventh.
+    pub fn outputs(&self) -> usize {
+        self.layers.last().map_or(CLASSES, |l| l.output.size())
+    }
+
+    /// Whether the network ends with an eleventh output, "not one digit" (trained on the
+    /// pieces of `--not-digits`): its probabilities are then
+    /// [`layers::doubt_probabilities`], the ten digits' softmax flattened by that doubt.
+    pub fn has_doubt(&self) -> bool {
+        self.outputs() == CLASSES + 1
+    }
+
     /// Parameter ranges that weight decay applies to (conv and linear weights, not biases or
     /// batch-norm parameters).
     pub fn decayed(&self) -> Vec<Range<usize>> {
@@ -159,7 +172,11 @@ impl Network {
             let m = imgs.len() / PIXELS;
             ws.input_mut(m).copy_from_slice(imgs);
             ws.forward(self, Mode::Eval, &mut rng);
-            layers::softmax(m, CLASSES, ws.logits(), probs);
+            if self.has_doubt() {
+                layers::doubt_probabilities(m, ws.logits(), probs);
+            } else {
+                layers::softmax(m, CLASSES, ws.logits(), probs);
+            }
         }
         out
     }
@@ -316,9 +333,19 @@ impl Workspace {
         out
     }
 
-    /// Logits of the last forward pass (`n x 10`).
+    /// Logits of the last forward pass (`n x outputs`: 10, or 11 with a doubt output), and
+    /// how many per image.
     pub fn logits(&self) -> &[f32] {
-        &self.acts.last().expect("network has layers")[..self.n * CLASSES]
+        let last = self.acts.last().expect("network has layers");
+        &last[..self.n * (last.len() / self.cap.max(1))]
+    }
+
+    /// The digits' logits of each image of the last forward pass, whatever follows them.
+    pub fn digit_logits(&self) -> impl Iterator<Item = &[f32]> {
+        let per = self.logits().len() / self.n.max(1);
+        self.logits()
+            .chunks_exact(per.max(1))
+            .map(|l| &l[..CLASSES.min(l.len())])
     }
 
     /// Runs every layer on the current input.
@@ -384,15 +411,20 @@ impl Workspace {
         self.grads.fill(0.0);
         let [da, db] = &mut self.dbuf;
         let (mut dy, mut dx) = (da, db);
-        let result = layers::softmax_cross_entropy(
-            n,
-            CLASSES,
-            &self.acts[net.layers.len()][..n * CLASSES],
-            &self.labels[..n],
-            smoothing,
-            scale,
-            dy,
-        );
+        let logits = &self.acts[net.layers.len()][..n * net.outputs()];
+        let result = if net.has_doubt() {
+            layers::doubt_cross_entropy(n, logits, &self.labels[..n], smoothing, scale, dy)
+        } else {
+            layers::softmax_cross_entropy(
+                n,
+                CLASSES,
+                logits,
+                &self.labels[..n],
+                smoothing,
+                scale,
+                dy,
+            )
+        };
         for (i, l) in net.layers.iter().enumerate().rev() {
             let x = &self.acts[i][..n * l.input.size()];
             let y = &self.acts[i + 1][..n * l.output.size()];
@@ -523,11 +555,24 @@ mod tests {
         );
     }
 
+    /// The same with a doubt output: one row of the batch is not one digit.
+    #[test]
+    fn doubt_network_gradient_matches_finite_differences() {
+        network_gradient(
+            "conv4k3p1,bn,drop0.2,conv6k3,flatten,fc12,bn,fc11",
+            1e-2,
+            1e-2,
+        );
+    }
+
     fn network_gradient(spec: &str, eps: f32, tolerance: f64) {
         let mut net = Network::new(spec, 3).unwrap();
         let n = 4;
         let mut ws = Workspace::new(&net, n);
         batch(&mut ws, n, 11);
+        if net.has_doubt() {
+            ws.labels[1] = CLASSES as u8;
+        }
         let loss = |net: &Network, ws: &mut Workspace| -> f64 {
             ws.forward(net, Mode::Train, &mut Rng::new(77));
             ws.backward(net, 0.05, 1.0 / n as f32).0 / n as f64

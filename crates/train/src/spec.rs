@@ -89,7 +89,7 @@ pub enum SpecError {
         reason: String,
     },
     #[error(
-        "--arch: the network ends with {found} outputs, expected {CLASSES} (end with fc{CLASSES}, or conv{CLASSES}k1 and gap)"
+        "--arch: the network ends with {found} outputs, expected {CLASSES} (end with fc{CLASSES}, or conv{CLASSES}k1 and gap; or fc11: the ten digits and \"not one digit\", see --not-digits)"
     )]
     Outputs { found: String },
     #[error("--arch: the network is too large: {0}")]
@@ -284,7 +284,10 @@ pub fn parse(spec: &str) -> Result<Vec<(Op, Shape, Shape)>, SpecError> {
         out.push((op, shape, next));
         shape = next;
     }
-    if shape != Shape::new(CLASSES, 1, 1) {
+    // Eleven outputs only from a fully connected layer (the exporter splits its rows).
+    let doubt = Shape::new(CLASSES + 1, 1, 1);
+    let fc_last = matches!(out.last(), Some((Op::Linear { .. }, _, _)));
+    if shape != Shape::new(CLASSES, 1, 1) && !(shape == doubt && fc_last) {
         return Err(SpecError::Outputs {
             found: shape.to_string(),
         });
@@ -338,6 +341,10 @@ mod tests {
                 found: "12x1x1".into()
             }
         );
+        // Eleven outputs (the digits and "not one digit") only from a fully connected layer.
+        assert!(parse("flatten,fc11").is_ok());
+        assert!(parse("conv11k1,gap").is_err());
+        assert!(parse("flatten,fc11,bn").is_err());
         assert!(parse("conv8k40,flatten,fc10").is_err());
         assert!(parse("drop1.5,flatten,fc10").is_err());
         assert!(parse("conv8k3p3,flatten,fc10").is_err());

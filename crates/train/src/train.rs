@@ -54,7 +54,8 @@ pub struct TrainConfig {
     pub pen: f32,
     /// Share of training images replaced by pieces of numbers that are not one digit (two
     /// digits or more read together, [`Pen::not_digits`]), trained towards the even
-    /// distribution so the model is unsure of them; 0 = none.
+    /// distribution so the model is unsure of them, or, for a network ending with `fc11`,
+    /// towards its eleventh output ([`crate::layers::doubt_cross_entropy`]); 0 = none.
     pub not_digits: f32,
     /// Show a progress bar (on a terminal).
     pub progress: bool,
@@ -121,6 +122,14 @@ impl TrainConfig {
             in_range(self.not_digits, 0.0, 1.0),
             "--not-digits must be a share from 0 to below 1, got {}",
             self.not_digits
+        );
+        let doubt = crate::spec::parse(&self.arch)
+            .ok()
+            .and_then(|layers| layers.last().map(|(_, _, out)| out.c == CLASSES + 1))
+            .unwrap_or(false);
+        anyhow::ensure!(
+            !doubt || self.not_digits > 0.0,
+            "--arch ends with fc11, a \"not one digit\" output: it needs --not-digits above 0 (the pieces it learns that from)"
         );
         Ok(())
     }
@@ -361,8 +370,7 @@ impl Engine {
                 let x = shards[k];
                 to_input_into(x, ws.input_mut(x.len() / PIXELS));
                 ws.forward(net, Mode::Eval, &mut Rng::new(0));
-                ws.logits()
-                    .chunks_exact(CLASSES)
+                ws.digit_logits()
                     .map(|l| digits_core::metrics::argmax(l).unwrap_or(0) as u8)
                     .collect::<Vec<u8>>()
             });

@@ -14,18 +14,7 @@ use digits_train::train;
 fn max_diff(net: &Network, images: &[f32]) -> f32 {
     let bytes = export::to_onnx(net, &[("k".into(), "v".into())], Weights::F32);
     let model = Model::from_bytes(&bytes, "exported").unwrap();
-    let ours = net.predict(images);
-    let theirs: Vec<f32> = model
-        .predict(images)
-        .unwrap()
-        .into_iter()
-        .flatten()
-        .collect();
-    assert_eq!(ours.len(), theirs.len());
-    ours.iter()
-        .zip(&theirs)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max)
+    common::tract_difference(net, &model, images)
 }
 
 /// Briefly trained networks (so batch-norm statistics are real) covering every layer type:

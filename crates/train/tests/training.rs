@@ -91,11 +91,37 @@ fn short_run_with_pen_augmentation_learns_and_reads_drawings_better() {
     );
 }
 
-/// A short run with a fifth of its images replaced by pieces of numbers that are not one digit
-/// (`--not-digits`) still learns, is far less sure of such pieces (cut from numbers of other
-/// digits) than the same run without them, and gives the same bits on 1 and 2 threads.
-#[test]
-fn short_run_with_pieces_that_are_not_digits_learns_to_doubt_them() {
+/// What the runs with pieces train and are judged on: 4,000 training digits with their traces,
+/// the pieces cut from numbers of them, 1,000 test digits, and pieces cut from numbers of
+/// those (as images).
+struct WithPieces {
+    train_set: Labelled,
+    traces: Vec<Vec<digits_core::preprocess::Stroke>>,
+    pieces: Vec<u8>,
+    held_out: Labelled,
+    unseen: Vec<f32>,
+}
+
+impl WithPieces {
+    /// Three epochs of `arch` with the pen's share 0.3 and `share` of pieces.
+    fn train(&self, arch: &str, share: f32, threads: usize) -> train::Trained {
+        let mut cfg = common::config(arch, 3, threads);
+        cfg.pen = 0.3;
+        cfg.not_digits = share;
+        train::train_with(
+            &cfg,
+            &self.train_set,
+            Some(&self.traces),
+            &self.pieces,
+            &Labelled::default(),
+            &self.held_out,
+            |_| {},
+        )
+        .unwrap()
+    }
+}
+
+fn with_pieces() -> WithPieces {
     let train_set = common::train_set().slice(0..4000);
     let held_out = common::test_set().slice(0..1000);
     let traces = traces::trace_all(&train_set.images.pixels, 2).unwrap();
@@ -103,25 +129,26 @@ fn short_run_with_pieces_that_are_not_digits_learns_to_doubt_them() {
     let held_out_traces = traces::trace_all(&held_out.images.pixels, 2).unwrap();
     let unseen = digits_train::not_digits::make(&held_out_traces, 5, 2).unwrap();
     assert!(unseen.len() / digits_core::PIXELS > 500, "{}", unseen.len());
-    let unseen: Vec<f32> = unseen.iter().map(|&b| b as f32 / 255.0).collect();
-    let run = |share: f32, threads: usize| {
-        let mut cfg = common::config(digits_train::DEFAULT_ARCH, 3, threads);
-        cfg.pen = 0.3;
-        cfg.not_digits = share;
-        train::train_with(
-            &cfg,
-            &train_set,
-            Some(&traces),
-            &pieces,
-            &Labelled::default(),
-            &held_out,
-            |_| {},
-        )
-        .unwrap()
-    };
+    WithPieces {
+        train_set,
+        traces,
+        pieces,
+        held_out,
+        unseen: unseen.iter().map(|&b| b as f32 / 255.0).collect(),
+    }
+}
+
+/// A short run with a fifth of its images replaced by pieces of numbers that are not one digit
+/// (`--not-digits`) still learns, is far less sure of such pieces (cut from numbers of other
+/// digits) than the same run without them, and gives the same bits on 1 and 2 threads.
+#[test]
+fn short_run_with_pieces_that_are_not_digits_learns_to_doubt_them() {
+    let data = with_pieces();
+    let unseen = &data.unseen;
+    let run = |share: f32, threads: usize| data.train(digits_train::DEFAULT_ARCH, share, threads);
     // The mean of the largest probability over the unseen pieces.
     let sureness = |net: &digits_train::net::Network| {
-        let probs = net.predict(&unseen);
+        let probs = net.predict(unseen);
         let rows = probs.len() / 10;
         probs
             .chunks(10)
@@ -141,6 +168,64 @@ fn short_run_with_pieces_that_are_not_digits_learns_to_doubt_them() {
     let bits =
         |t: &train::Trained| -> Vec<u32> { t.net.params.iter().map(|v| v.to_bits()).collect() };
     assert_eq!(bits(&with), bits(&run(0.2, 1)), "1 vs 2 threads");
+}
+
+/// A network ending with `fc11` learns "not one digit" as its eleventh output from the same
+/// pieces: it still reads scans, doubts the unseen pieces far more than the digits, and the
+/// exported graph (the doubt flattening the softmax) gives tract the trainer's probabilities.
+#[test]
+fn a_doubt_output_learns_from_the_pieces_and_exports_as_trained() {
+    let data = with_pieces();
+    let (unseen, held_out) = (&data.unseen, &data.held_out);
+    let arch = digits_train::DEFAULT_ARCH.replace(",fc10", ",fc11");
+    let trained = data.train(&arch, 0.2, 2);
+    let net = &trained.net;
+    assert!(net.has_doubt());
+    // The mean doubt (the eleventh output's sigmoid) and the mean largest probability.
+    let measure = |images: &[f32]| {
+        let n = images.len() / digits_core::PIXELS;
+        let mut ws = Workspace::new(net, n);
+        ws.input_mut(n).copy_from_slice(images);
+        ws.forward(net, digits_train::net::Mode::Eval, &mut Rng::new(0));
+        let doubt: f64 = ws
+            .logits()
+            .chunks(11)
+            .map(|z| 1.0 / (1.0 + (-z[10] as f64).exp()))
+            .sum();
+        let sure: f64 = net
+            .predict(images)
+            .chunks(10)
+            .map(|p| p.iter().copied().fold(0.0f32, f32::max) as f64)
+            .sum();
+        (doubt / n as f64, sure / n as f64)
+    };
+    let pieces_seen = &unseen[..600 * digits_core::PIXELS];
+    let digits_seen = held_out.inputs();
+    let (doubt_pieces, sure_pieces) = measure(pieces_seen);
+    let (doubt_digits, sure_digits) = measure(&digits_seen);
+    let accuracy = trained.epochs.last().unwrap().test_accuracy.unwrap();
+    eprintln!(
+        "doubt output: scans {accuracy}; doubt {doubt_pieces:.3} on pieces, {doubt_digits:.3} on digits; sure {sure_pieces:.3} / {sure_digits:.3}"
+    );
+    assert!(accuracy > 0.90, "scan accuracy {accuracy}");
+    assert!(
+        doubt_pieces > 0.5 && doubt_digits < 0.2,
+        "doubt {doubt_pieces} / {doubt_digits}"
+    );
+    assert!(
+        sure_pieces < sure_digits - 0.3,
+        "sure {sure_pieces} / {sure_digits}"
+    );
+    // The exported file: tract gives the trainer's probabilities, for digits and pieces.
+    let bytes = digits_train::export::to_onnx(net, &[], digits_train::export::Weights::F32);
+    let model = digits_core::model::Model::from_bytes(&bytes, "doubt").unwrap();
+    for images in [
+        &digits_seen[..200 * digits_core::PIXELS],
+        &pieces_seen[..200 * digits_core::PIXELS],
+    ] {
+        let d = common::tract_difference(net, &model, images);
+        assert!(d < 1e-5, "tract differs from the trainer by {d}");
+    }
 }
 
 /// Same seed gives the same model bit for bit, whatever the thread count; another seed does not.

@@ -91,3 +91,24 @@ pub fn tmp(name: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// The largest difference between the trainer's probabilities for `images` and tract's on
+/// the network's exported `model`.
+pub fn tract_difference(
+    net: &digits_train::net::Network,
+    model: &digits_core::model::Model,
+    images: &[f32],
+) -> f32 {
+    let ours = net.predict(images);
+    let theirs: Vec<f32> = model
+        .predict(images)
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(ours.len(), theirs.len());
+    ours.iter()
+        .zip(&theirs)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
+}
