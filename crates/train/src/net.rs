@@ -333,8 +333,7 @@ impl Workspace {
         out
     }
 
-    /// Logits of the last forward pass (`n x outputs`: 10, or 11 with a doubt output), and
-    /// how many per image.
+    /// Logits of the last forward pass (`n x outputs`: 10, or 11 with a doubt output).
     pub fn logits(&self) -> &[f32] {
         let last = self.acts.last().expect("network has layers");
         &last[..self.n * (last.len() / self.cap.max(1))]

@@ -359,6 +359,12 @@ fn bad_settings_are_refused_before_the_data_is_read() {
             "--rotate must be from 0 to 180 degrees, got NaN",
         ),
         ("--shear", "inf", "--shear must be at least 0 and below 1"),
+        ("--thickness", "2", "--thickness must be from 0 to 1, got 2"),
+        (
+            "--arch",
+            "flatten,fc11",
+            "--arch ends with fc11, a \"not one digit\" output: it needs --not-digits above 0",
+        ),
     ] {
         let setting = format!("{flag}={value}");
         let out = digits(&train_args(
