@@ -181,8 +181,15 @@ mod tests {
 
     #[test]
     fn fine_tuning_learns_the_personal_samples() {
-        // A network that reads nothing in particular learns that a full square is a 3.
-        let net = Network::new("flatten,fc10", 3).unwrap();
+        // A network that reads nothing in particular learns that a full square is a 3, with
+        // or without a "not one digit" output (fine-tuning has no pieces: only digits).
+        for spec in ["flatten,fc10", "flatten,fc11"] {
+            learns_the_personal_samples(spec);
+        }
+    }
+
+    fn learns_the_personal_samples(spec: &str) {
+        let net = Network::new(spec, 3).unwrap();
         let personal = set(&[3, 3], 255);
         let mnist = set(&[5; 20], 0);
         let ft = FineTune {
@@ -196,7 +203,7 @@ mod tests {
         assert_eq!(accuracy(&tuned, &personal, 1).unwrap(), 1.0);
         assert_eq!(accuracy(&tuned, &mnist, 1).unwrap(), 1.0);
         let none = set(&[], 0);
-        let net = Network::new("flatten,fc10", 3).unwrap();
+        let net = Network::new(spec, 3).unwrap();
         assert!(fine_tune(net, &none, &mnist, &ft, 1).is_err());
     }
 }

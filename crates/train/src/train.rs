@@ -62,8 +62,24 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
-    /// Refuses settings that cannot train: each error names the option and what it takes.
+    /// Refuses settings that cannot train a new network of `arch`: each error names the option
+    /// and what it takes.
     pub fn check(&self) -> anyhow::Result<()> {
+        self.check_settings()?;
+        let doubt = crate::spec::parse(&self.arch)
+            .ok()
+            .and_then(|layers| layers.last().map(|(_, _, out)| out.c == CLASSES + 1))
+            .unwrap_or(false);
+        anyhow::ensure!(
+            !doubt || self.not_digits > 0.0,
+            "--arch ends with fc11, a \"not one digit\" output: it needs --not-digits above 0 (the pieces it learns that from)"
+        );
+        Ok(())
+    }
+
+    /// [`TrainConfig::check`] for a run that goes on from a network's weights (fine-tuning a
+    /// network with a doubt output trains it on digits alone, as it should).
+    pub fn check_settings(&self) -> anyhow::Result<()> {
         let in_range = |v: f32, lo: f32, hi: f32| v.is_finite() && v >= lo && v < hi;
         anyhow::ensure!(self.batch >= 1, "--batch must be at least 1");
         anyhow::ensure!(self.epochs >= 1, "--epochs must be at least 1");
@@ -122,14 +138,6 @@ impl TrainConfig {
             in_range(self.not_digits, 0.0, 1.0),
             "--not-digits must be a share from 0 to below 1, got {}",
             self.not_digits
-        );
-        let doubt = crate::spec::parse(&self.arch)
-            .ok()
-            .and_then(|layers| layers.last().map(|(_, _, out)| out.c == CLASSES + 1))
-            .unwrap_or(false);
-        anyhow::ensure!(
-            !doubt || self.not_digits > 0.0,
-            "--arch ends with fc11, a \"not one digit\" output: it needs --not-digits above 0 (the pieces it learns that from)"
         );
         Ok(())
     }
@@ -460,7 +468,7 @@ impl Run {
     /// A run of `cfg` that starts from `net`'s weights (fine-tuning) instead of new ones.
     pub fn from_network(cfg: &TrainConfig, net: Network, images: usize) -> anyhow::Result<Run> {
         anyhow::ensure!(images > 0, "no training images");
-        cfg.check()?;
+        cfg.check_settings()?;
         let opt = Optimizer::new(
             cfg.optimizer,
             net.param_count(),
