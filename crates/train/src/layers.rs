@@ -538,8 +538,7 @@ pub fn doubt_cross_entropy(
 /// The probabilities of a network with a doubt output (`logits`: `n x 11`, into `probs`:
 /// `n x 10`): the softmax of the ten digits' scores times `1 - sigmoid(doubt)`. A digit keeps
 /// its ranking whatever the doubt; a shape the network doubts reads as no digit in particular,
-/// which the number reader needs. The exported graph computes the same
-/// ([`crate::export`]).
+/// which the number reader needs. The exported graph computes the same.
 pub fn doubt_probabilities(n: usize, logits: &[f32], probs: &mut [f32]) {
     let mut scaled = [0f32; CLASSES];
     for (z, p) in logits[..n * (CLASSES + 1)]
