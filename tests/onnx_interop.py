@@ -49,8 +49,9 @@ class ShippedModel(unittest.TestCase):
         dims = [d.dim_param or d.dim_value for d in g.input[0].type.tensor_type.shape.dim]
         self.assertEqual(dims, ["N", 1, 28, 28])
         self.assertGreaterEqual(self.model.opset_import[0].version, 13)
+        # Neg, Sigmoid and Mul: the "not one digit" output (README, *The ONNX file*).
         standard = {"Conv", "Relu", "MaxPool", "Gemm", "Flatten", "GlobalAveragePool",
-                    "Softmax", "BatchNormalization", "Cast"}
+                    "Softmax", "BatchNormalization", "Cast", "Neg", "Sigmoid", "Mul"}
         self.assertTrue({n.op_type for n in g.node} <= standard)
         self.assertTrue(all(n.domain == "" for n in g.node))
         meta = {p.key: p.value for p in self.model.metadata_props}

@@ -16,10 +16,11 @@ const report = (name) => JSON.parse(fs.readFileSync(path.join(ROOT, `web/assets/
 const CNN = report('model');
 const MLP = report('mlp');
 
-// The shipped CNN's shown layers: the input, each ReLU and pooling, the scores, the answer.
+// The shipped CNN's shown layers: the input, each ReLU and pooling, how sure it is of one digit
+// (its doubt output), the scores times that, the answer.
 const LAYERS = [
   ['image', 1], ['Relu', 16], ['MaxPool', 16], ['Relu', 32], ['Relu', 32], ['MaxPool', 32],
-  ['Relu', 64], ['GlobalAveragePool', 64], ['Gemm', 10], ['Softmax', 10],
+  ['Relu', 64], ['GlobalAveragePool', 64], ['Sigmoid', 1], ['Mul', 10], ['Softmax', 10],
 ];
 
 /** The layers shown: [{layer, op, channels, inked}], `inked` whether the canvas has colour. */
@@ -143,7 +144,8 @@ test('the report checks the plain network too and sets it beside the CNN, with b
   assert.deepEqual(rows, [['cnn', CNN.accuracy], ['mlp', MLP.accuracy]]);
   assert.ok(MLP.accuracy >= 0.983, `the plain network reaches ${MLP.accuracy}`);
   const table = await page.locator('#versus-table').textContent();
-  assert.ok(table.includes('203,530') && table.includes('33,482'), table);
+  const grouped = (n) => n.toLocaleString('en-US');
+  assert.ok(table.includes(grouped(MLP.parameters)) && table.includes(grouped(CNN.parameters)), table);
   for (const id of ['confusion-cnn', 'confusion-mlp']) {
     assert.equal(await page.locator(`#${id} [data-true]`).count(), 100, id);
   }

@@ -326,7 +326,14 @@ fn tiles_in(view: &LayerView, columns: usize) -> Tiles {
     let width = columns * w + (columns - 1) * GAP;
     let height = rows * h + (rows - 1) * GAP;
     let mut rgba = [200u8, 204, 210, 255].repeat(width * height);
-    let shade = Shade::new(magnitude(&view.values));
+    // A sigmoid's values are shares (0 to 1) on their own: shaded on that scale, so a single
+    // "how sure of one digit" value shows how sure, not always full.
+    let scale = if view.op == "Sigmoid" {
+        1.0
+    } else {
+        magnitude(&view.values)
+    };
+    let shade = Shade::new(scale);
     for c in 0..view.channels {
         let (x0, y0) = ((c % columns) * (w + GAP), (c / columns) * (h + GAP));
         for (row, values) in view.channel(c).chunks_exact(w).enumerate() {
@@ -669,6 +676,21 @@ mod tests {
         let t = tiles(&vector);
         assert_eq!((t.columns, t.width, t.height), (10, 10 * CELL + 9, CELL));
         assert_eq!(&t.rgba[..4], [255, 255, 255, 255]);
+        // A sigmoid's one value is shaded on 0 to 1, not on itself: 0.25 is a quarter.
+        let sure = |v: f32| {
+            let t = tiles(&LayerView {
+                name: "sure".into(),
+                op: "Sigmoid".into(),
+                channels: 1,
+                height: 1,
+                width: 1,
+                values: vec![v],
+            });
+            t.rgba[..4].to_vec()
+        };
+        assert_eq!(sure(0.25), colour(0.25, 1.0));
+        assert_eq!(sure(1.0), colour(1.0, 1.0));
+        assert_ne!(sure(0.25), sure(1.0));
     }
 
     #[test]

@@ -616,7 +616,9 @@ mod tests {
                     ("MaxPool", 32, 7),
                     ("Relu", 64, 7),
                     ("GlobalAveragePool", 64, 1),
-                    ("Gemm", 10, 1),
+                    // The doubt output: how sure it is of one digit, and the scores times that.
+                    ("Sigmoid", 1, 1),
+                    ("Mul", 10, 1),
                     ("Softmax", 10, 1),
                 ]
             );

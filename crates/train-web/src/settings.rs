@@ -2,6 +2,7 @@
 //! the grammar of `digits train --arch`), how many training images, epochs, batch size and
 //! learning rate. Every refusal names the field and what it takes. Free of browser types.
 
+use digits_core::CLASSES;
 use digits_core::text::grouped;
 use digits_train::augment::Augment;
 use digits_train::net::{Network, Workspace};
@@ -130,6 +131,13 @@ impl Settings {
             batch,
             lr,
         };
+        if s.network()?.has_doubt() {
+            return Err(format!(
+                "Network spec: it ends with fc{}, a \"not one digit\" output, which learns from pieces of numbers this page does not make; end it with fc{} instead",
+                CLASSES + 1,
+                CLASSES
+            ));
+        }
         s.check_memory(workers)?;
         Ok(s)
     }
@@ -225,6 +233,13 @@ mod tests {
             batch: "64",
             lr: "0.02",
         }
+    }
+
+    #[test]
+    fn a_doubt_output_is_refused_in_words_for_the_page() {
+        let e = Settings::from_form(&form("custom", "flatten,fc11"), 2).unwrap_err();
+        assert!(e.starts_with("Network spec: it ends with fc11"), "{e}");
+        assert!(e.contains("end it with fc10") && !e.contains("--"), "{e}");
     }
 
     #[test]

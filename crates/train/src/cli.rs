@@ -177,6 +177,13 @@ pub struct TrainArgs {
     /// eleventh output, "not one digit"); 0 = none. Needs the traces, as --pen does.
     #[arg(long, default_value_t = 0.0)]
     pub not_digits: f32,
+    /// After training, fit an eleventh output, "not one digit", onto the trained network
+    /// without changing it: a logistic regression of its last layer's input that tells
+    /// pieces of numbers (as --not-digits cuts them) from single training digits. The ten
+    /// digits' scores stay exactly as trained; the number reader gains. Needs an --arch
+    /// ending with fc10 and the traces, as --pen does.
+    #[arg(long)]
+    pub doubt_head: bool,
     /// How the ONNX file stores conv and fully connected weights: f16 halves the file (what
     /// the page downloads before its first prediction) and changes a few answers at most (the
     /// report is measured on the file as written); f32 keeps them exactly as trained.
@@ -399,6 +406,11 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         not_digits: a.not_digits,
         progress: true,
     };
+    if a.doubt_head && probe.has_doubt() {
+        anyhow::bail!(crate::doubt_head::DoubtError::NotTenScores(
+            a.arch.rsplit(',').next().unwrap_or("").trim().to_string()
+        ));
+    }
     cfg.check()?;
     check_writable(&a.out)?;
     let data = resolve_default(&a.data, DEFAULT_DATA, "data set", "--data")?;
@@ -415,7 +427,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     );
     let cut = all.len() - a.val;
     let (train_set, val_set) = (all.slice(0..cut), all.slice(cut..all.len()));
-    let train_traces = if cfg.pen > 0.0 || cfg.not_digits > 0.0 {
+    let train_traces = if cfg.pen > 0.0 || cfg.not_digits > 0.0 || a.doubt_head {
         Some(traces::load_or_trace(
             &data,
             &train_set.images.pixels,
@@ -425,7 +437,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         None
     };
     let not_digits = match &train_traces {
-        Some(t) if cfg.not_digits > 0.0 => {
+        Some(t) if cfg.not_digits > 0.0 || a.doubt_head => {
             let clock = crate::clock::Clock::start();
             let pieces = crate::not_digits::make(t, cfg.seed, threads)?;
             eprintln!(
@@ -456,6 +468,12 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         |s| eprintln!("{s}"),
     )?;
 
+    let net = match &train_traces {
+        Some(t) if a.doubt_head => {
+            fit_doubt_head(&trained.net, &train_set, t, &not_digits, cfg.seed, threads)?
+        }
+        _ => trained.net,
+    };
     let dataset = a.data.file_name().map_or_else(
         || a.data.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -463,15 +481,12 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     let command = command_line();
     let mut meta = vec![
         ("dataset".to_string(), dataset.clone()),
-        ("arch".to_string(), cfg.arch.clone()),
-        (
-            "parameters".to_string(),
-            trained.net.param_count().to_string(),
-        ),
+        ("arch".to_string(), net.spec.clone()),
+        ("parameters".to_string(), net.param_count().to_string()),
         ("command".to_string(), command.clone()),
     ];
     // Measure the exported graph itself with tract, so the report equals `digits eval`.
-    let draft = export::to_onnx(&trained.net, &meta, a.weights);
+    let draft = export::to_onnx(&net, &meta, a.weights);
     let model = model_from_bytes(&draft, "exported model")?;
     let predicted = classify(&model, &test, threads)?;
     let confusion = Confusion::from_predictions(&test.labels, &predicted);
@@ -479,7 +494,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         "test_accuracy".to_string(),
         format!("{:.4}", confusion.accuracy()),
     ));
-    let bytes = export::to_onnx(&trained.net, &meta, a.weights);
+    let bytes = export::to_onnx(&net, &meta, a.weights);
     // The drawn-digit benchmark, on the same exported graph.
     let test_traces = traces::load_or_trace(&data, &test.images.pixels, threads)?;
     let mut styles = Vec::new();
@@ -501,8 +516,8 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     let report = ModelReport {
         dataset,
         command,
-        arch: cfg.arch.clone(),
-        parameters: trained.net.param_count(),
+        arch: net.spec.clone(),
+        parameters: net.param_count(),
         onnx_bytes: bytes.len(),
         seed: cfg.seed,
         threads,
@@ -532,6 +547,67 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         trained.seconds
     );
     Ok(())
+}
+
+/// `net` with a doubt output fitted on its own features ([`crate::doubt_head`]): the training
+/// digits as scans, drawn on the pad and as pictures (drawn with `seed`) against `pieces`.
+fn fit_doubt_head(
+    net: &crate::net::Network,
+    train: &Labelled,
+    traces: &[Vec<Stroke>],
+    pieces: &[u8],
+    seed: u64,
+    threads: usize,
+) -> Result<crate::net::Network> {
+    use crate::doubt_head;
+    use rayon::prelude::*;
+    let clock = crate::clock::Clock::start();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()?;
+    let n = train.len().min(traces.len());
+    let pixels = &train.images.pixels;
+    let digit = |k: usize| -> Vec<f32> {
+        let i = k % n;
+        match k / n {
+            0 => to_input(&pixels[i * PIXELS..(i + 1) * PIXELS]),
+            1 => Style::Drawn.benchmark_input(seed, i, &traces[i]),
+            _ => Style::Picture.benchmark_input(seed, i, &traces[i]),
+        }
+    };
+    let indices: Vec<usize> = (0..3 * n).collect();
+    let (digits, pieces) = pool.install(|| {
+        let digits: Vec<Vec<f32>> = indices
+            .par_chunks(256)
+            .map(|ks| {
+                let images: Vec<f32> = ks.iter().flat_map(|&k| digit(k)).collect();
+                doubt_head::features(net, &images)
+            })
+            .collect();
+        let pieces: Vec<Vec<f32>> = pieces
+            .par_chunks(256 * PIXELS)
+            .map(|bytes| doubt_head::features(net, &to_input(bytes)))
+            .collect();
+        (digits.concat(), pieces.concat())
+    });
+    let dim = net.layers.last().map_or(0, |l| l.input.size());
+    let head = doubt_head::fit(&digits, &pieces, dim)?;
+    let share = |set: &[f32]| {
+        let doubted = set
+            .chunks_exact(dim.max(1))
+            .filter(|f| head.doubt(f) > 0.0)
+            .count();
+        100.0 * doubted as f64 / (set.len() / dim.max(1)).max(1) as f64
+    };
+    eprintln!(
+        "fitted a doubt output on {} digits and {} pieces in {:.1} s: it doubts {:.2}% of the digits and {:.2}% of the pieces",
+        digits.len() / dim.max(1),
+        pieces.len() / dim.max(1),
+        clock.seconds(),
+        share(&digits),
+        share(&pieces)
+    );
+    Ok(doubt_head::attach(net, &head)?)
 }
 
 fn eval_cmd(a: EvalArgs) -> Result<()> {

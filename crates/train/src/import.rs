@@ -83,9 +83,10 @@ fn read(bytes: &[u8]) -> Result<Network, String> {
     let mut ended = false;
     // The input of the last fully connected layer, and a doubt head being read: the second
     // `Gemm` of those features (its weights and bias) and the tensor its chain has reached
-    // (`Neg`, then `Sigmoid`), until the `Mul` that scales the scores by it.
+    // and how many of its `Neg`, then `Sigmoid` it has passed (exactly those two, in that
+    // order: anything else computes another function), until the `Mul` that scales the scores.
     let mut gemm_input = String::new();
-    let mut doubt: Option<(Vec<f32>, Vec<f32>, String)> = None;
+    let mut doubt: Option<(Vec<f32>, Vec<f32>, String, usize)> = None;
     let weight = |tensors: &HashMap<String, (Vec<i64>, Vec<f32>)>, input: Option<&String>| {
         input
             .and_then(|n| tensors.get(n).cloned())
@@ -117,14 +118,17 @@ fn read(bytes: &[u8]) -> Result<Network, String> {
                 if dims.first() != Some(&1) || attr(node, "transB").map(|a| a.i) != Some(1) {
                     return Err(format!("node {k} (Gemm) is not a doubt output"));
                 }
-                doubt = Some((w, b, node.output.first().cloned().unwrap_or_default()));
+                doubt = Some((w, b, node.output.first().cloned().unwrap_or_default(), 0));
                 continue;
             }
-            ("Neg" | "Sigmoid", Some((_, _, at))) if node.input.first() == Some(at) => {
+            ("Neg", Some((_, _, at, passed @ 0))) | ("Sigmoid", Some((_, _, at, passed @ 1)))
+                if node.input.first() == Some(at) =>
+            {
                 *at = node.output.first().cloned().unwrap_or_default();
+                *passed += 1;
                 continue;
             }
-            ("Mul", Some((w, b, at)))
+            ("Mul", Some((w, b, at, 2)))
                 if node.input.first() == Some(&current) && node.input.get(1) == Some(at) =>
             {
                 let last = spec.len() - 1;
@@ -145,7 +149,7 @@ fn read(bytes: &[u8]) -> Result<Network, String> {
             }
             (_, Some(_)) => {
                 return Err(format!(
-                    "node {k} ({op}) is inside a doubt output, which is a Gemm, Neg, Sigmoid and Mul"
+                    "node {k} ({op}) is inside a doubt output, which is a Gemm, Neg, Sigmoid and Mul, in that order"
                 ));
             }
             _ => {}
@@ -317,6 +321,37 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_doubt_output_that_is_not_neg_then_sigmoid_is_refused() {
+        let net = trained_like("flatten,fc16,relu,fc11");
+        let exported = to_onnx(&net, &[], Weights::F32);
+        // Without its Neg, the Sigmoid reads the doubt itself: another function.
+        let mut model = ModelProto::decode(&exported[..]).unwrap();
+        let g = model.graph.as_mut().unwrap();
+        let at = g.node.iter().position(|n| n.op_type == "Neg").unwrap();
+        let neg = g.node.remove(at);
+        let sigmoid = g.node.iter_mut().find(|n| n.op_type == "Sigmoid").unwrap();
+        sigmoid.input = neg.input.clone();
+        let e = from_onnx(&model.encode_to_vec(), "x.onnx").unwrap_err();
+        assert!(
+            e.reason.contains("(Sigmoid) is inside a doubt output"),
+            "{e}"
+        );
+        // Two Negs cancel: refused too, not read as the trainer's doubt.
+        let mut model = ModelProto::decode(&exported[..]).unwrap();
+        let g = model.graph.as_mut().unwrap();
+        let at = g.node.iter().position(|n| n.op_type == "Neg").unwrap();
+        let mut second = g.node[at].clone();
+        let first_out = g.node[at].output[0].clone();
+        second.input = vec![first_out.clone()];
+        second.output = vec![format!("{first_out}.again")];
+        let sigmoid = g.node.iter_mut().find(|n| n.op_type == "Sigmoid").unwrap();
+        sigmoid.input = vec![format!("{first_out}.again")];
+        g.node.insert(at + 1, second);
+        let e = from_onnx(&model.encode_to_vec(), "x.onnx").unwrap_err();
+        assert!(e.reason.contains("(Neg) is inside a doubt output"), "{e}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod augment;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod clock;
+pub mod doubt_head;
 pub mod export;
 pub mod finetune;
 pub mod import;

@@ -113,6 +113,53 @@ fn train_then_eval_agree() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// `--doubt-head` adds an eleventh output to the trained network and changes no answer: the
+/// same run without it reads every test digit, scanned, drawn and as a picture, the same way.
+#[test]
+fn a_doubt_head_is_fitted_after_training_and_changes_no_answer() {
+    let data = common::data_dir();
+    let dir = tmp("doubt-head");
+    let run = |name: &str, extra: &[&str]| {
+        let model = dir.join(format!("{name}.onnx"));
+        let mut settings = vec!["--limit", "1500", "--threads", "2"];
+        settings.extend_from_slice(extra);
+        let out = digits(&train_args(
+            data.to_str().unwrap(),
+            model.to_str().unwrap(),
+            &settings,
+        ));
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("{name}.report.json"))).unwrap(),
+        )
+        .unwrap();
+        (report, stderr(&out))
+    };
+    let (plain, _) = run("plain", &[]);
+    let (doubted, log) = run("doubted", &["--doubt-head"]);
+    assert!(
+        log.contains("fitted a doubt output on 4500 digits"),
+        "{log}"
+    );
+    assert!(plain["arch"].as_str().unwrap().ends_with(",gap,fc10"));
+    assert!(doubted["arch"].as_str().unwrap().ends_with(",gap,fc11"));
+    assert_eq!(
+        doubted["parameters"].as_u64().unwrap(),
+        plain["parameters"].as_u64().unwrap() + 65
+    );
+    for key in ["correct", "confusion"] {
+        assert_eq!(doubted[key], plain[key], "scans: {key}");
+        for style in ["drawn", "picture"] {
+            assert_eq!(doubted[style][key], plain[style][key], "{style}: {key}");
+        }
+    }
+    // The file reads back into the trainer (fine-tuning) with its eleven outputs.
+    let bytes = std::fs::read(dir.join("doubted.onnx")).unwrap();
+    let net = digits_train::import::from_onnx(&bytes, "doubted.onnx").unwrap();
+    assert!(net.has_doubt());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// The model the page ships reaches the target, and its report tells the truth.
 #[test]
 fn shipped_model_reaches_995_and_matches_its_report() {
@@ -374,6 +421,16 @@ fn bad_settings_are_refused_before_the_data_is_read() {
         ));
         fails_with(&out, expected);
     }
+    // A doubt output is fitted onto ten scores, not onto a network that has one already.
+    let out = digits(&train_args(
+        no_data.to_str().unwrap(),
+        model.to_str().unwrap(),
+        &["--arch=flatten,fc11", "--not-digits=0.05", "--doubt-head"],
+    ));
+    fails_with(
+        &out,
+        "--doubt-head: the network must end with fc10 (it ends with fc11)",
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -24,6 +24,14 @@ pub fn caption(view: &LayerView) -> String {
             format!("{c} values: each feature map of the layer before averaged to one number")
         }
         ("Softmax", _) => format!("{c} probabilities: the scores after softmax (they add up to 1)"),
+        ("Sigmoid", false) if c == 1 => "How sure the network is that this is one digit (0 to 1): \
+             the sigmoid of its eleventh output, \"not one digit\", taken negatively. The scores \
+             are multiplied by it, so a piece of a number reads as no digit in particular"
+            .to_string(),
+        ("Mul", false) if c == CLASSES => format!(
+            "{c} scores (logits), one per digit: weighted sums of the layer before, times how sure \
+             the network is that this is one digit"
+        ),
         (_, false) if c == CLASSES => {
             format!("{c} scores (logits), one per digit: weighted sums of the layer before")
         }
@@ -143,7 +151,7 @@ mod tests {
 
     #[test]
     fn every_layer_of_both_shipped_networks_gets_a_figure_and_a_caption() {
-        for (bytes, ops) in [(MODEL, 10), (MLP, 4)] {
+        for (bytes, ops) in [(MODEL, 11), (MLP, 4)] {
             let views = views(bytes);
             assert_eq!(views.len(), ops);
             let t: Vec<Tiles> = views.iter().map(tiles).collect();
@@ -155,10 +163,8 @@ mod tests {
                 assert!(html.contains(&head), "{head}");
                 assert!(html.contains(&format!(r#"width="{}" height="{}""#, t.width, t.height)));
                 let c = caption(v);
-                assert!(
-                    !c.contains("after Relu") && !c.contains("after Gemm"),
-                    "{c}"
-                );
+                // Every op of our networks has its own caption, not the fallback's.
+                assert!(!c.contains(&format!("after {}", v.op)), "{c}");
             }
             // Two ten-value layers (scores, probabilities) get the digits under their cells.
             assert_eq!(html.matches(r#"class="digit-row""#).count(), 2);
@@ -170,7 +176,8 @@ mod tests {
         );
         let cnn = views(MODEL);
         assert!(caption(&cnn[2]).starts_with("16 feature maps of 14×14, after max pooling"));
-        assert!(caption(&cnn[8]).starts_with("10 scores (logits)"));
+        assert!(caption(&cnn[8]).starts_with("How sure the network is that this is one digit"));
+        assert!(caption(&cnn[9]).starts_with("10 scores (logits)"));
     }
 
     #[test]
