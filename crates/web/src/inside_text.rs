@@ -24,10 +24,12 @@ pub fn caption(view: &LayerView) -> String {
             format!("{c} values: each feature map of the layer before averaged to one number")
         }
         ("Softmax", _) => format!("{c} probabilities: the scores after softmax (they add up to 1)"),
-        ("Sigmoid", false) if c == 1 => "How sure the network is that this is one digit (0 to 1), from \
+        ("Sigmoid", false) if c == 1 => {
+            "How sure the network is that this is one digit (0 to 1), from \
              its eleventh output, \"not one digit\". The scores below are multiplied by it, so a \
              piece of a number reads as no digit in particular"
-            .to_string(),
+                .to_string()
+        }
         ("Mul", false) if c == CLASSES => format!(
             "{c} scores (logits), one per digit: weighted sums of the layer before, times how sure \
              the network is that this is one digit"
