@@ -253,7 +253,10 @@ pub async fn train(
     let mut meta = vec![
         ("dataset".to_string(), "mnist".to_string()),
         ("arch".to_string(), settings.arch.clone()),
-        ("parameters".to_string(), run.net.param_count().to_string()),
+        (
+            "parameters".to_string(),
+            run.net.model_param_count().to_string(),
+        ),
         ("command".to_string(), command.clone()),
         (
             "test_accuracy".to_string(),
@@ -266,7 +269,7 @@ pub async fn train(
         dataset: "mnist".to_string(),
         command,
         arch: settings.arch.clone(),
-        parameters: run.net.param_count(),
+        parameters: run.net.model_param_count(),
         onnx_bytes: onnx.len(),
         seed: crate::settings::SEED,
         threads: workers,

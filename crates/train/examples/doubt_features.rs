@@ -7,14 +7,12 @@
 //! held-out digits.
 //!
 //! ```sh
-//! cargo run --release -p digits-train --example doubt_features
-//! cargo run --release -p digits-train --example doubt_features -- --write maps.onnx -3
+//! cargo run --release -p digits-train --example doubt_features -- MODEL.onnx
 //! ```
 //!
-//! With `--write FILE OFFSET` it also fits the maps' regression on every example and writes the
-//! shipped file with its doubt `Gemm` reading them (a `Flatten` of the last ReLU), the bias
-//! moved by OFFSET, for `digits eval --numbers --model FILE`: a measurement, not a format the
-//! trainer can read back.
+//! MODEL is a network ending `...,relu,gap,fc10` or `fc11`, such as the shipped file before its
+//! doubt output read the maps (`git show 2429ca3:web/assets/model.onnx > pooled.onnx`); what
+//! this measured is why `digits train --doubt-head` now reads the maps.
 use anyhow::{Context, Result};
 use digits_core::PIXELS;
 use digits_core::idx::{self, Split};
@@ -106,68 +104,17 @@ fn report(name: &str, x: &[f32], y: &[f32], dim: usize, w: &[f32]) {
     }
 }
 
-/// The shipped file with its doubt `Gemm` reading the 64 maps before pooling instead.
-fn rewire(bytes: &[u8], weights: &[f32], bias: f32) -> Result<Vec<u8>> {
-    use digits_core::onnx_pb::{ModelProto, NodeProto, TensorProto, tensor_proto::DataType};
-    use prost::Message;
-    let mut model = ModelProto::decode(bytes)?;
-    let g = model.graph.as_mut().context("no graph")?;
-    let maps = g
-        .node
-        .iter()
-        .find(|n| n.op_type == "GlobalAveragePool")
-        .context("no pooling")?
-        .input[0]
-        .clone();
-    let at = g
-        .node
-        .iter()
-        .position(|n| n.op_type == "Gemm" && n.input.iter().any(|i| i.contains("doubt")))
-        .context("no doubt output")?;
-    let tensor = |name: &str, dims: Vec<i64>, data: &[f32]| TensorProto {
-        name: name.into(),
-        dims,
-        data_type: DataType::Float as i32,
-        raw_data: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        ..Default::default()
-    };
-    g.initializer.push(tensor(
-        "doubt.maps.weight",
-        vec![1, weights.len() as i64],
-        weights,
-    ));
-    g.initializer
-        .push(tensor("doubt.maps.bias", vec![1], &[bias]));
-    let flat = NodeProto {
-        input: vec![maps],
-        output: vec!["doubt.maps".into()],
-        name: "doubt.flatten".into(),
-        op_type: "Flatten".into(),
-        ..Default::default()
-    };
-    let gemm = &mut g.node[at];
-    gemm.input = vec![
-        "doubt.maps".into(),
-        "doubt.maps.weight".into(),
-        "doubt.maps.bias".into(),
-    ];
-    g.node.insert(at, flat);
-    Ok(model.encode_to_vec())
-}
-
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let write = match args.as_slice() {
-        [] => None,
-        [flag, file, offset] if flag == "--write" => Some((file.clone(), offset.parse::<f32>()?)),
-        _ => anyhow::bail!("usage: doubt_features [--write FILE OFFSET]"),
+    let [model] = args.as_slice() else {
+        anyhow::bail!("usage: doubt_features MODEL.onnx");
     };
     let data = Path::new("data/mnist");
     let train = idx::load_split(data, Split::Train)?;
     let tr = traces::load_or_trace(data, &train.images.pixels, 2)?;
     let pieces = not_digits::make(&tr, 1, 2)?;
-    let shipped = std::fs::read("web/assets/model.onnx")?;
-    let net = import::from_onnx(&shipped, "m")?;
+    let bytes = std::fs::read(model).with_context(|| format!("reading {model}"))?;
+    let net = import::from_onnx(&bytes, model)?;
     let mut images: Vec<f32> = train
         .images
         .pixels
@@ -215,11 +162,6 @@ fn main() -> Result<()> {
         let w = fit(&a, &ya, dim, 300, doubt_head::L2 as f32);
         report(&format!("{name}, fitted on"), &a, &ya, dim, &w);
         report(&format!("{name}, held out"), &b, &yb, dim, &w);
-        if let (Some((file, offset)), 3136) = (&write, dim) {
-            let w = fit(&x, &y, dim, 300, doubt_head::L2 as f32);
-            std::fs::write(file, rewire(&shipped, &w[..dim], w[dim] + offset)?)?;
-            println!("wrote {file}");
-        }
     }
     Ok(())
 }

@@ -469,9 +469,14 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     )?;
 
     let net = match &train_traces {
-        Some(t) if a.doubt_head => {
-            fit_doubt_head(&trained.net, &train_set, t, &not_digits, cfg.seed, threads)?
-        }
+        Some(t) if a.doubt_head => crate::doubt_head::fit_on_training(
+            &trained.net,
+            &train_set,
+            t,
+            &not_digits,
+            cfg.seed,
+            threads,
+        )?,
         _ => trained.net,
     };
     let dataset = a.data.file_name().map_or_else(
@@ -482,7 +487,10 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     let mut meta = vec![
         ("dataset".to_string(), dataset.clone()),
         ("arch".to_string(), net.spec.clone()),
-        ("parameters".to_string(), net.param_count().to_string()),
+        (
+            "parameters".to_string(),
+            net.model_param_count().to_string(),
+        ),
         ("command".to_string(), command.clone()),
     ];
     // Measure the exported graph itself with tract, so the report equals `digits eval`.
@@ -517,7 +525,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         dataset,
         command,
         arch: net.spec.clone(),
-        parameters: net.param_count(),
+        parameters: net.model_param_count(),
         onnx_bytes: bytes.len(),
         seed: cfg.seed,
         threads,
@@ -547,67 +555,6 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         trained.seconds
     );
     Ok(())
-}
-
-/// `net` with a doubt output fitted on its own features ([`crate::doubt_head`]): the training
-/// digits as scans, drawn on the pad and as pictures (drawn with `seed`) against `pieces`.
-fn fit_doubt_head(
-    net: &crate::net::Network,
-    train: &Labelled,
-    traces: &[Vec<Stroke>],
-    pieces: &[u8],
-    seed: u64,
-    threads: usize,
-) -> Result<crate::net::Network> {
-    use crate::doubt_head;
-    use rayon::prelude::*;
-    let clock = crate::clock::Clock::start();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .build()?;
-    let n = train.len().min(traces.len());
-    let pixels = &train.images.pixels;
-    let digit = |k: usize| -> Vec<f32> {
-        let i = k % n;
-        match k / n {
-            0 => to_input(&pixels[i * PIXELS..(i + 1) * PIXELS]),
-            1 => Style::Drawn.benchmark_input(seed, i, &traces[i]),
-            _ => Style::Picture.benchmark_input(seed, i, &traces[i]),
-        }
-    };
-    let indices: Vec<usize> = (0..3 * n).collect();
-    let (digits, pieces) = pool.install(|| {
-        let digits: Vec<Vec<f32>> = indices
-            .par_chunks(256)
-            .map(|ks| {
-                let images: Vec<f32> = ks.iter().flat_map(|&k| digit(k)).collect();
-                doubt_head::features(net, &images)
-            })
-            .collect();
-        let pieces: Vec<Vec<f32>> = pieces
-            .par_chunks(256 * PIXELS)
-            .map(|bytes| doubt_head::features(net, &to_input(bytes)))
-            .collect();
-        (digits.concat(), pieces.concat())
-    });
-    let dim = net.layers.last().map_or(0, |l| l.input.size());
-    let head = doubt_head::fit(&digits, &pieces, dim)?;
-    let share = |set: &[f32]| {
-        let doubted = set
-            .chunks_exact(dim.max(1))
-            .filter(|f| head.doubt(f) > 0.0)
-            .count();
-        100.0 * doubted as f64 / (set.len() / dim.max(1)).max(1) as f64
-    };
-    eprintln!(
-        "fitted a doubt output on {} digits and {} pieces in {:.1} s: it doubts {:.2}% of the digits and {:.2}% of the pieces",
-        digits.len() / dim.max(1),
-        pieces.len() / dim.max(1),
-        clock.seconds(),
-        share(&digits),
-        share(&pieces)
-    );
-    Ok(doubt_head::attach(net, &head)?)
 }
 
 fn eval_cmd(a: EvalArgs) -> Result<()> {

@@ -4,22 +4,25 @@
 //! A network ending with `fc11` learns its doubt while it learns the digits
 //! (`--not-digits`), and the features it shares move: single drawn digits read a little
 //! differently, for better or worse, from run to run. Here the network is trained as usual
-//! and frozen; only an eleventh row of its last fully connected layer is fitted, a logistic
-//! regression of its own features (the input of that layer) that tells pieces of numbers
-//! holding two digits or more ([`crate::not_digits`]) from single training digits (scans,
-//! drawn and as pictures). The ten digits' scores are the trained ones to the bit, so single
-//! digits read exactly as before; only the confidence the number reader weighs changes
-//! ([`crate::layers::doubt_probabilities`]).
+//! and frozen; only a logistic regression of its own feature maps before pooling
+//! ([`maps_layer`]) is fitted beside it ([`SideDoubt`]), telling pieces of numbers holding two
+//! digits or more ([`crate::not_digits`]) from single training digits (scans, drawn and as
+//! pictures). The maps, not the pooled values: pooling throws away *where*, and two digits
+//! side by side are a matter of where (`examples/doubt_features.rs`: 97.6% of held-out pieces
+//! caught at 0.13% of digits doubted, against 62.0% from the pooled values). The ten digits'
+//! scores are the trained ones to the bit, so single digits read exactly as before; only the
+//! confidence the number reader weighs changes ([`crate::layers::doubt_probabilities`]).
 
 use digits_core::{CLASSES, PIXELS};
 
-use crate::net::{Mode, Network, Workspace};
+use crate::layers::dot;
+use crate::net::{Mode, Network, SideDoubt, Workspace};
 use crate::rng::Rng;
 use crate::spec::Op;
 
 /// Added to the fitted bias: the regression weighs pieces and digits equally, but a number's
 /// reader meets far more single digits than merges, and a doubted lone digit is split. Chosen
-/// on numbers of *training* digits (`tune_numbers drawn|picture 3000 --model`, 1 to -4 tried:
+/// on numbers of *training* digits (`tune_numbers drawn|picture 3000 --model`:
 /// docs/performance.md, *Numbers*).
 pub const OFFSET: f32 = -3.0;
 
@@ -28,6 +31,14 @@ pub const L2: f64 = 5e-4;
 
 /// Newton steps at most; the loss settles in far fewer.
 const MAX_STEPS: usize = 30;
+
+/// Conjugate-gradient steps at most per Newton step (each a pass over the examples).
+const MAX_CG: usize = 100;
+
+/// The fit stops when a Newton step lowers the loss by less than this share of it: on the
+/// shipped network's 3,136 features the next steps cost 40 s each and move the loss by less
+/// than 1e-5 of it.
+const SETTLED: f64 = 1e-4;
 
 /// Why a doubt output cannot be fitted.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -38,28 +49,46 @@ pub enum DoubtError {
     Empty(&'static str),
     #[error("--doubt-head: the fit did not converge (a non-finite or singular step)")]
     Diverged,
+    #[error(
+        "--doubt-head: layer {0}'s output is folded into the batch norm after it in the exported file; read another layer"
+    )]
+    Folded(usize),
 }
 
-/// The input of the network's last layer (the features its scores are made of) for each of
-/// `images.len() / PIXELS` images, in inference mode: `n x` the last layer's input size.
-pub fn features(net: &Network, images: &[f32]) -> Vec<f32> {
+/// The layer the doubt output reads: the last before the network's first pooling to one value
+/// per channel (`gap`) or `flatten`, where the features still have a place; for a network that
+/// flattens its input first, the input of its last layer.
+pub fn maps_layer(net: &Network) -> Result<usize, DoubtError> {
+    let first_flat = net
+        .layers
+        .iter()
+        .position(|l| matches!(l.op, Op::Gap | Op::Flatten));
+    match first_flat {
+        Some(i) if i > 0 => Ok(i - 1),
+        _ => net
+            .layers
+            .len()
+            .checked_sub(2)
+            .ok_or(DoubtError::Empty("layers before the last")),
+    }
+}
+
+/// The output of `layer` (the features the doubt output reads) for each of
+/// `images.len() / PIXELS` images, in inference mode: `n x` that layer's output size.
+pub fn features(net: &Network, images: &[f32], layer: usize) -> Vec<f32> {
     const CHUNK: usize = 64;
-    let Some(last) = net.layers.len().checked_sub(1) else {
+    let n = images.len() / PIXELS;
+    let Some(l) = net.layers.get(layer) else {
         return Vec::new();
     };
-    let n = images.len() / PIXELS;
-    let mut out = Vec::with_capacity(n * net.layers[last].input.size());
+    let mut out = Vec::with_capacity(n * l.output.size());
     let mut ws = Workspace::new(net, CHUNK.min(n.max(1)));
     let mut rng = Rng::new(0);
     for chunk in images[..n * PIXELS].chunks(CHUNK * PIXELS) {
         let m = chunk.len() / PIXELS;
         ws.input_mut(m).copy_from_slice(chunk);
         ws.forward(net, Mode::Eval, &mut rng);
-        if last == 0 {
-            out.extend_from_slice(chunk);
-        } else {
-            out.extend_from_slice(ws.activation(last - 1));
-        }
+        out.extend_from_slice(ws.activation(layer));
     }
     out
 }
@@ -74,80 +103,258 @@ pub struct Head {
 impl Head {
     /// The doubt (a logit) of one feature vector.
     pub fn doubt(&self, features: &[f32]) -> f32 {
-        self.weights
-            .iter()
-            .zip(features)
-            .map(|(w, x)| w * x)
-            .sum::<f32>()
-            + self.bias
+        dot(&self.weights, features) + self.bias
     }
 }
 
-/// The logistic regression of "a piece, not one digit" on features `dim` wide (`digits` and
-/// `pieces` hold `dim` values per example), each class weighing half, with ridge penalty
-/// [`L2`], by Newton's method; [`OFFSET`] is then added to the bias.
-pub fn fit(digits: &[f32], pieces: &[f32], dim: usize) -> Result<Head, DoubtError> {
-    if dim == 0 || digits.len() < dim {
-        return Err(DoubtError::Empty("digits"));
+/// `acc += s * x`.
+fn axpy(acc: &mut [f32], s: f32, x: &[f32]) {
+    for (a, v) in acc.iter_mut().zip(x) {
+        *a += s * v;
     }
-    if pieces.len() < dim {
-        return Err(DoubtError::Empty("pieces"));
+}
+
+/// Runs `f` on every block of examples (with its index; in parallel with the command line's
+/// threads) and gives the results in block order, so that sums over them do not depend on the
+/// threads.
+fn per_block<T: Send>(blocks: &[Block], f: impl Fn(usize, &Block) -> T + Sync + Send) -> Vec<T> {
+    #[cfg(feature = "cli")]
+    {
+        use rayon::prelude::*;
+        blocks
+            .par_iter()
+            .enumerate()
+            .map(|(k, b)| f(k, b))
+            .collect()
     }
-    let d = dim + 1;
-    let classes = [
-        (digits, 0.0, 0.5 / (digits.len() / dim) as f64),
-        (pieces, 1.0, 0.5 / (pieces.len() / dim) as f64),
-    ];
-    let mut w = vec![0f64; d];
-    let mut last_loss = f64::INFINITY;
-    let mut x = vec![0f64; d];
-    for _ in 0..MAX_STEPS {
-        let mut grad = vec![0f64; d];
-        let mut hess = vec![0f64; d * d];
-        let mut loss = 0f64;
-        for &(set, y, weight) in &classes {
-            for f in set.chunks_exact(dim) {
-                for (xi, &v) in x.iter_mut().zip(f) {
-                    *xi = v as f64;
-                }
-                x[dim] = 1.0;
-                let z: f64 = x.iter().zip(&w).map(|(a, b)| a * b).sum();
-                let p = 1.0 / (1.0 + (-z).exp());
-                // log(1 + e^z) for a digit, log(1 + e^-z) for a piece, without overflow.
-                let margin = if y > 0.5 { -z } else { z };
-                loss += weight * (margin.max(0.0) + (-margin.abs()).exp().ln_1p());
-                let r = weight * (p - y);
-                let s = weight * p * (1.0 - p);
-                for a in 0..d {
-                    grad[a] += r * x[a];
-                    let sa = s * x[a];
-                    let row = &mut hess[a * d..a * d + a + 1];
-                    for (h, xb) in row.iter_mut().zip(&x) {
-                        *h += sa * xb;
-                    }
-                }
+    #[cfg(not(feature = "cli"))]
+    {
+        blocks.iter().enumerate().map(|(k, b)| f(k, b)).collect()
+    }
+}
+
+/// A block of examples of one class: their features, label and the weight of each.
+struct Block<'a> {
+    rows: &'a [f32],
+    y: f32,
+    weight: f64,
+}
+
+/// Sums per-block vectors in block order, in f64.
+fn sum_in_order(parts: &[Vec<f32>], d: usize) -> Vec<f64> {
+    let mut out = vec![0f64; d];
+    for p in parts {
+        for (o, &v) in out.iter_mut().zip(p) {
+            *o += v as f64;
+        }
+    }
+    out
+}
+
+/// The loss and its derivatives at one point.
+struct Point {
+    loss: f64,
+    /// `dim + 1`: the weights', then the bias's.
+    gradient: Vec<f64>,
+    /// Each example's curvature weight `weight * p * (1 - p)`, per block.
+    curvature: Vec<Vec<f32>>,
+    /// The Hessian's diagonal (the conjugate gradients' preconditioner).
+    diagonal: Vec<f64>,
+}
+
+/// The loss at `w` (`dim + 1`), its gradient and curvature.
+fn at(blocks: &[Block], dim: usize, w: &[f64]) -> Point {
+    let wf: Vec<f32> = w[..dim].iter().map(|&v| v as f32).collect();
+    let bias = w[dim] as f32;
+    let parts = per_block(blocks, |_, b| {
+        let (mut loss, mut grad, mut curv) = (0f64, vec![0f32; dim + 1], Vec::new());
+        let mut diag = vec![0f32; dim + 1];
+        for f in b.rows.chunks_exact(dim) {
+            let z = (dot(&wf, f) + bias) as f64;
+            let p = 1.0 / (1.0 + (-z).exp());
+            // log(1 + e^z) for a digit, log(1 + e^-z) for a piece, without overflow.
+            let margin = if b.y > 0.5 { -z } else { z };
+            loss += b.weight * (margin.max(0.0) + (-margin.abs()).exp().ln_1p());
+            let r = (b.weight * (p - b.y as f64)) as f32;
+            axpy(&mut grad[..dim], r, f);
+            grad[dim] += r;
+            let c = (b.weight * p * (1.0 - p)) as f32;
+            curv.push(c);
+            for (d, v) in diag.iter_mut().zip(f) {
+                *d += c * v * v;
             }
+            diag[dim] += c;
         }
-        for a in 0..dim {
-            loss += 0.5 * L2 * w[a] * w[a];
-            grad[a] += L2 * w[a];
-            hess[a * d + a] += L2;
+        (loss, grad, curv, diag)
+    });
+    let loss = parts.iter().map(|p| p.0).sum::<f64>()
+        + 0.5 * L2 * w[..dim].iter().map(|v| v * v).sum::<f64>();
+    let grads: Vec<Vec<f32>> = parts.iter().map(|p| p.1.clone()).collect();
+    let diags: Vec<Vec<f32>> = parts.iter().map(|p| p.3.clone()).collect();
+    let mut gradient = sum_in_order(&grads, dim + 1);
+    let mut diagonal = sum_in_order(&diags, dim + 1);
+    for ((g, h), v) in gradient.iter_mut().zip(&mut diagonal).zip(&w[..dim]) {
+        *g += L2 * v;
+        *h += L2;
+    }
+    Point {
+        loss,
+        gradient,
+        curvature: parts.into_iter().map(|p| p.2).collect(),
+        diagonal,
+    }
+}
+
+/// The Hessian at the point `curv` was taken at, times `v`.
+fn hessian_times(blocks: &[Block], dim: usize, curv: &[Vec<f32>], v: &[f64]) -> Vec<f64> {
+    let vf: Vec<f32> = v[..dim].iter().map(|&x| x as f32).collect();
+    let vb = v[dim] as f32;
+    let parts = per_block(blocks, |k, b| {
+        let mut acc = vec![0f32; dim + 1];
+        for (f, &c) in b.rows.chunks_exact(dim).zip(&curv[k]) {
+            let t = c * (dot(&vf, f) + vb);
+            axpy(&mut acc[..dim], t, f);
+            acc[dim] += t;
         }
-        // The lower triangle was summed; mirror it.
-        for a in 0..d {
-            for b in 0..a {
-                hess[b * d + a] = hess[a * d + b];
-            }
+        acc
+    });
+    let mut out = sum_in_order(&parts, dim + 1);
+    for (o, x) in out.iter_mut().zip(&v[..dim]) {
+        *o += L2 * x;
+    }
+    out
+}
+
+fn dot64(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// The Newton step at `p`: `H s = g` by conjugate gradients, preconditioned by the Hessian's
+/// diagonal, to a relative residual of `tolerance`.
+fn newton_step(
+    blocks: &[Block],
+    dim: usize,
+    p: &Point,
+    tolerance: f64,
+) -> Option<(Vec<f64>, usize)> {
+    let g = &p.gradient;
+    let precondition = |r: &[f64]| -> Vec<f64> {
+        r.iter()
+            .zip(&p.diagonal)
+            .map(|(v, h)| v / h.max(1e-12))
+            .collect()
+    };
+    let mut s = vec![0f64; g.len()];
+    let mut r = g.clone();
+    let mut z = precondition(&r);
+    let mut dir = z.clone();
+    let mut rz = dot64(&r, &z);
+    let goal = tolerance * dot64(g, g).sqrt();
+    let mut steps = 0;
+    for _ in 0..MAX_CG {
+        steps += 1;
+        let hd = hessian_times(blocks, dim, &p.curvature, &dir);
+        let curve = dot64(&dir, &hd);
+        if curve.is_nan() || curve <= 0.0 {
+            return None;
         }
-        let step = solve(hess, grad, d).ok_or(DoubtError::Diverged)?;
-        w.iter_mut().zip(&step).for_each(|(v, s)| *v -= s);
-        if !loss.is_finite() || w.iter().any(|v| !v.is_finite()) {
-            return Err(DoubtError::Diverged);
-        }
-        if (last_loss - loss).abs() < 1e-10 {
+        let alpha = rz / curve;
+        s.iter_mut().zip(&dir).for_each(|(v, d)| *v += alpha * d);
+        r.iter_mut().zip(&hd).for_each(|(v, h)| *v -= alpha * h);
+        if dot64(&r, &r).sqrt() <= goal {
             break;
         }
-        last_loss = loss;
+        z = precondition(&r);
+        let rz_next = dot64(&r, &z);
+        let beta = rz_next / rz;
+        rz = rz_next;
+        dir.iter_mut().zip(&z).for_each(|(d, v)| *d = v + beta * *d);
+    }
+    s.iter().all(|v| v.is_finite()).then_some((s, steps))
+}
+
+/// One Newton step of [`fit`], done.
+#[derive(Clone, Copy, Debug)]
+pub struct Step {
+    pub newton: usize,
+    /// The loss after it.
+    pub loss: f64,
+    /// The gradient's norm before it.
+    pub gradient: f64,
+    /// The conjugate-gradient steps it took.
+    pub cg: usize,
+}
+
+/// The logistic regression of "a piece, not one digit" on features `dim` wide (`digits` and
+/// `pieces` are blocks of examples, `dim` values each; the blocks are what runs in parallel),
+/// each class weighing half, with ridge penalty [`L2`], by Newton's method (each step by
+/// preconditioned conjugate gradients, so thousands of features cost passes over the data, not
+/// a matrix of their squares); [`OFFSET`] is then added to the bias. The same for the same
+/// blocks on any number of threads.
+pub fn fit(
+    digits: &[Vec<f32>],
+    pieces: &[Vec<f32>],
+    dim: usize,
+    mut on_step: impl FnMut(&Step),
+) -> Result<Head, DoubtError> {
+    let count = |set: &[Vec<f32>]| set.iter().map(|b| b.len() / dim.max(1)).sum::<usize>();
+    let (nd, np) = (count(digits), count(pieces));
+    if dim == 0 || nd == 0 {
+        return Err(DoubtError::Empty("digits"));
+    }
+    if np == 0 {
+        return Err(DoubtError::Empty("pieces"));
+    }
+    fn block(rows: &[f32], dim: usize, y: f32, n: usize) -> Block<'_> {
+        Block {
+            rows: &rows[..rows.len() / dim * dim],
+            y,
+            weight: 0.5 / n as f64,
+        }
+    }
+    let blocks: Vec<Block> = digits
+        .iter()
+        .map(|rows| block(rows, dim, 0.0, nd))
+        .chain(pieces.iter().map(|rows| block(rows, dim, 1.0, np)))
+        .collect();
+    let mut w = vec![0f64; dim + 1];
+    let mut here = at(&blocks, dim, &w);
+    for newton in 1..=MAX_STEPS {
+        let norm = dot64(&here.gradient, &here.gradient).sqrt();
+        if norm < 1e-9 {
+            break;
+        }
+        let (step, cg) =
+            newton_step(&blocks, dim, &here, norm.sqrt().min(0.1)).ok_or(DoubtError::Diverged)?;
+        // Backtrack until the loss falls; none that falls means the optimum is reached.
+        let mut t = 1.0;
+        let moved = loop {
+            let trial: Vec<f64> = w.iter().zip(&step).map(|(v, s)| v - t * s).collect();
+            let there = at(&blocks, dim, &trial);
+            if !there.loss.is_finite() {
+                return Err(DoubtError::Diverged);
+            }
+            if there.loss < here.loss {
+                let gain = here.loss - there.loss;
+                w = trial;
+                here = there;
+                break Some(gain);
+            }
+            t *= 0.5;
+            if t < 1e-4 {
+                break None;
+            }
+        };
+        on_step(&Step {
+            newton,
+            loss: here.loss,
+            gradient: norm,
+            cg,
+        });
+        match moved {
+            Some(gain) if gain > SETTLED * here.loss.abs() => {}
+            _ => break,
+        }
     }
     Ok(Head {
         weights: w[..dim].iter().map(|&v| v as f32).collect(),
@@ -155,81 +362,124 @@ pub fn fit(digits: &[f32], pieces: &[f32], dim: usize) -> Result<Head, DoubtErro
     })
 }
 
-/// `m x = r` for a `d x d` row-major `m`, by Gaussian elimination with partial pivoting;
-/// `None` if singular.
-fn solve(mut m: Vec<f64>, mut r: Vec<f64>, d: usize) -> Option<Vec<f64>> {
-    for c in 0..d {
-        let pivot = (c..d).max_by(|&i, &j| m[i * d + c].abs().total_cmp(&m[j * d + c].abs()))?;
-        if m[pivot * d + c].abs() < 1e-300 {
-            return None;
-        }
-        for k in 0..d {
-            m.swap(c * d + k, pivot * d + k);
-        }
-        r.swap(c, pivot);
-        for i in c + 1..d {
-            let f = m[i * d + c] / m[c * d + c];
-            for k in c..d {
-                m[i * d + k] -= f * m[c * d + k];
-            }
-            r[i] -= f * r[c];
-        }
-    }
-    let mut x = vec![0f64; d];
-    for c in (0..d).rev() {
-        let s: f64 = (c + 1..d).map(|k| m[c * d + k] * x[k]).sum();
-        x[c] = (r[c] - s) / m[c * d + c];
-    }
-    x.iter().all(|v| v.is_finite()).then_some(x)
-}
-
-/// `net` with `head` as an eleventh output of its last layer (`fc10` becomes `fc11`): every
-/// other weight, running statistic and the ten scores' row stay as they are.
-pub fn attach(net: &Network, head: &Head) -> Result<Network, DoubtError> {
+/// `net` with `head` beside it as its doubt output ([`SideDoubt`]), reading the output of
+/// `layer`: every weight, running statistic and the ten scores stay as they are.
+pub fn attach(net: &Network, head: &Head, layer: usize) -> Result<Network, DoubtError> {
     let last = net.layers.last().ok_or(DoubtError::Empty("layers"))?;
-    let tokens: Vec<&str> = net.spec.split(',').collect();
-    let last_token = tokens.last().map_or("", |t| t.trim());
     if last.op != (Op::Linear { dout: CLASSES }) {
-        return Err(DoubtError::NotTenScores(last_token.to_string()));
+        let token = net.spec.rsplit(',').next().unwrap_or("").trim();
+        return Err(DoubtError::NotTenScores(token.to_string()));
     }
-    let din = last.input.size();
-    if head.weights.len() != din {
+    let read = net.layers.get(layer).ok_or(DoubtError::Empty("layers"))?;
+    if head.weights.len() != read.output.size() {
         return Err(DoubtError::Empty("features of the right width"));
     }
-    let spec = tokens[..tokens.len() - 1]
-        .iter()
-        .copied()
-        .chain([format!("fc{}", CLASSES + 1).as_str()])
-        .collect::<Vec<_>>()
-        .join(",");
-    let mut out = Network::new(&spec, 0).map_err(|_| DoubtError::NotTenScores(spec.clone()))?;
-    let n = net.layers.len();
-    for (to, from) in out.layers[..n - 1].iter().zip(&net.layers[..n - 1]) {
-        out.params[to.param_at..to.param_at + to.param_len]
-            .copy_from_slice(&net.params[from.param_at..from.param_at + from.param_len]);
+    let folded = matches!(read.op, Op::Conv { .. } | Op::Linear { .. })
+        && net
+            .layers
+            .get(layer + 1)
+            .is_some_and(|l| l.op == Op::BatchNorm);
+    if folded {
+        return Err(DoubtError::Folded(layer + 1));
     }
-    out.state.copy_from_slice(&net.state);
-    let (w10, b10) = net.layers[n - 1].split(&net.params);
-    let to = out.layers[n - 1].clone();
-    let (w11, b11) = to.split_mut(&mut out.params);
-    w11[..CLASSES * din].copy_from_slice(w10);
-    w11[CLASSES * din..].copy_from_slice(&head.weights);
-    b11[..CLASSES].copy_from_slice(b10);
-    b11[CLASSES] = head.bias;
+    let mut out = net.clone();
+    out.side_doubt = Some(SideDoubt {
+        layer,
+        weights: head.weights.clone(),
+        bias: head.bias,
+    });
     Ok(out)
+}
+
+/// `net` with a doubt output fitted on its own features ([`crate::doubt_head`]): the training
+/// digits as scans, drawn on the pad and as pictures (drawn with `seed`) against `pieces`.
+#[cfg(feature = "cli")]
+pub fn fit_on_training(
+    net: &Network,
+    train: &digits_core::idx::Labelled,
+    traces: &[Vec<digits_core::preprocess::Stroke>],
+    pieces: &[u8],
+    seed: u64,
+    threads: usize,
+) -> anyhow::Result<Network> {
+    use crate::pen::Style;
+    use digits_core::model::to_input;
+    use rayon::prelude::*;
+    let clock = crate::clock::Clock::start();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()?;
+    let n = train.len().min(traces.len());
+    let pixels = &train.images.pixels;
+    let digit = |k: usize| -> Vec<f32> {
+        let i = k % n;
+        match k / n {
+            0 => to_input(&pixels[i * PIXELS..(i + 1) * PIXELS]),
+            1 => Style::Drawn.benchmark_input(seed, i, &traces[i]),
+            _ => Style::Picture.benchmark_input(seed, i, &traces[i]),
+        }
+    };
+    let indices: Vec<usize> = (0..3 * n).collect();
+    let layer = maps_layer(net)?;
+    let dim = net.layers[layer].output.size();
+    // In blocks of 256 examples (the fit's unit of work), whatever the threads.
+    let (digits, pieces, head) = pool.install(|| {
+        let digits: Vec<Vec<f32>> = indices
+            .par_chunks(256)
+            .map(|ks| {
+                let images: Vec<f32> = ks.iter().flat_map(|&k| digit(k)).collect();
+                features(net, &images, layer)
+            })
+            .collect();
+        let pieces: Vec<Vec<f32>> = pieces
+            .par_chunks(256 * PIXELS)
+            .map(|bytes| features(net, &to_input(bytes), layer))
+            .collect();
+        let head = fit(&digits, &pieces, dim, |s| {
+            eprintln!(
+                "  doubt output: Newton step {}, loss {:.6}, gradient {:.2e}, {} conjugate-gradient steps, {:.1} s",
+                s.newton,
+                s.loss,
+                s.gradient,
+                s.cg,
+                clock.seconds()
+            )
+        });
+        (digits, pieces, head)
+    });
+    let head = head?;
+    let share = |set: &[Vec<f32>]| {
+        let (mut doubted, mut all) = (0usize, 0usize);
+        for f in set.iter().flat_map(|b| b.chunks_exact(dim.max(1))) {
+            doubted += usize::from(head.doubt(f) > 0.0);
+            all += 1;
+        }
+        (all, 100.0 * doubted as f64 / all.max(1) as f64)
+    };
+    let ((nd, sd), (np, sp)) = (share(&digits), share(&pieces));
+    eprintln!(
+        "fitted a doubt output on the {dim} values of layer {} ({:?}) of {nd} digits and {np} pieces in {:.1} s: it doubts {sd:.2}% of the digits and {sp:.2}% of the pieces",
+        layer + 1,
+        net.layers[layer].op,
+        clock.seconds(),
+    );
+    Ok(attach(net, &head, layer)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layers::doubt_probabilities;
 
-    /// Two clouds of 3-wide features: digits around (1, 0, 0), pieces around (0, 1, 0).
-    fn clouds() -> (Vec<f32>, Vec<f32>) {
+    /// Two clouds of 3-wide features: digits around (1, 0, 0), pieces around (0, 1, 0), in
+    /// blocks of 50 examples.
+    fn clouds() -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
         let mut rng = Rng::new(5);
-        let mut cloud = |centre: [f32; 3], n: usize| -> Vec<f32> {
-            (0..n)
+        let mut cloud = |centre: [f32; 3], n: usize| -> Vec<Vec<f32>> {
+            let all: Vec<f32> = (0..n)
                 .flat_map(|_| centre.map(|c| c + 0.3 * rng.normal()))
-                .collect()
+                .collect();
+            all.chunks(150).map(<[f32]>::to_vec).collect()
         };
         (cloud([1.0, 0.0, 0.0], 400), cloud([0.0, 1.0, 0.0], 200))
     }
@@ -237,10 +487,18 @@ mod tests {
     #[test]
     fn the_fit_tells_the_two_clouds_apart_and_shifts_its_bias_by_the_offset() {
         let (digits, pieces) = clouds();
-        let head = fit(&digits, &pieces, 3).unwrap();
+        let head = fit(&digits, &pieces, 3, |_| {}).unwrap();
         let unshifted = |f: &[f32]| head.doubt(f) - OFFSET;
-        let right = digits.chunks(3).filter(|f| unshifted(f) < 0.0).count()
-            + pieces.chunks(3).filter(|f| unshifted(f) > 0.0).count();
+        let right = digits
+            .concat()
+            .chunks(3)
+            .filter(|f| unshifted(f) < 0.0)
+            .count()
+            + pieces
+                .concat()
+                .chunks(3)
+                .filter(|f| unshifted(f) > 0.0)
+                .count();
         assert!(right as f32 / 600.0 > 0.97, "{right} of 600 right");
         // The third feature is noise alone: it weighs little against the two that matter.
         assert!(
@@ -249,18 +507,18 @@ mod tests {
         );
         assert!(head.weights[1] > 0.0 && head.weights[0] < 0.0, "{head:?}");
         // Fitting again gives the same head.
-        assert_eq!(head, fit(&digits, &pieces, 3).unwrap());
+        assert_eq!(head, fit(&digits, &pieces, 3, |_| {}).unwrap());
     }
 
     #[test]
     fn the_fit_at_its_optimum_has_no_gradient_left() {
         let (digits, pieces) = clouds();
-        let head = fit(&digits, &pieces, 3).unwrap();
+        let head = fit(&digits, &pieces, 3, |_| {}).unwrap();
         let z = |f: &[f32]| (head.doubt(f) - OFFSET) as f64;
         let sig = |v: f64| 1.0 / (1.0 + (-v).exp());
         let mut grad = [0f64; 4];
         for (set, y, weight) in [(&digits, 0.0, 0.5 / 400.0), (&pieces, 1.0, 0.5 / 200.0)] {
-            for f in set.chunks(3) {
+            for f in set.concat().chunks(3) {
                 let r = weight * (sig(z(f)) - y);
                 for (g, &x) in grad.iter_mut().zip(f) {
                     *g += r * x as f64;
@@ -275,12 +533,53 @@ mod tests {
     }
 
     #[test]
+    fn a_wide_fit_matches_the_narrow_one_it_contains() {
+        // The clouds' three features, then 61 that are zero for every example: the ridge keeps
+        // their weights at zero and the fit is the three-wide one (the conjugate gradients
+        // reach the same optimum as a small problem's would).
+        let (digits, pieces) = clouds();
+        let widen = |set: &[Vec<f32>]| -> Vec<Vec<f32>> {
+            set.iter()
+                .map(|b| {
+                    b.chunks(3)
+                        .flat_map(|f| f.iter().copied().chain([0.0; 61]))
+                        .collect()
+                })
+                .collect()
+        };
+        let narrow = fit(&digits, &pieces, 3, |_| {}).unwrap();
+        let wide = fit(&widen(&digits), &widen(&pieces), 64, |_| {}).unwrap();
+        assert!(wide.weights[3..].iter().all(|&w| w == 0.0), "{wide:?}");
+        for (a, b) in narrow.weights.iter().zip(&wide.weights) {
+            assert!((a - b).abs() < 1e-4, "{narrow:?} vs {wide:?}");
+        }
+        assert!((narrow.bias - wide.bias).abs() < 1e-4);
+    }
+
+    #[test]
     fn nothing_to_fit_on_is_an_error_not_a_panic() {
-        assert_eq!(fit(&[], &[1.0; 3], 3), Err(DoubtError::Empty("digits")));
-        assert_eq!(fit(&[1.0; 3], &[], 3), Err(DoubtError::Empty("pieces")));
+        let one = vec![vec![1.0; 3]];
+        assert_eq!(fit(&[], &one, 3, |_| {}), Err(DoubtError::Empty("digits")));
+        assert_eq!(fit(&one, &[], 3, |_| {}), Err(DoubtError::Empty("pieces")));
         assert_eq!(
-            fit(&[1.0; 3], &[1.0; 3], 0),
-            Err(DoubtError::Empty("digits"))
+            fit(&one, &[vec![]], 3, |_| {}),
+            Err(DoubtError::Empty("pieces"))
+        );
+        assert_eq!(fit(&one, &one, 0, |_| {}), Err(DoubtError::Empty("digits")));
+    }
+
+    #[test]
+    fn the_doubt_reads_the_maps_before_pooling() {
+        let at = |spec: &str| maps_layer(&Network::new(spec, 1).unwrap());
+        // conv, bn, relu, maxpool, gap, fc10: the pooled maps of 4 x 14 x 14.
+        assert_eq!(at("conv4k3p1,bn,relu,maxpool2,gap,fc10"), Ok(3));
+        assert_eq!(at("conv4k3p1,relu,flatten,fc10"), Ok(1));
+        // A network that flattens its input first: the input of its last layer.
+        assert_eq!(at("flatten,fc16,relu,fc10"), Ok(2));
+        assert_eq!(
+            at("flatten,fc10"),
+            Ok(0),
+            "the flattened image, the last layer's input"
         );
     }
 
@@ -289,29 +588,30 @@ mod tests {
         let net = Network::new("conv4k3p1,bn,relu,maxpool2,gap,fc10", 3).unwrap();
         let mut rng = Rng::new(9);
         let images: Vec<f32> = (0..5 * PIXELS).map(|_| rng.uniform()).collect();
-        let feats = features(&net, &images);
-        assert_eq!(feats.len(), 5 * 4);
+        let layer = maps_layer(&net).unwrap();
+        let feats = features(&net, &images, layer);
+        let dim = 4 * 14 * 14;
+        assert_eq!(feats.len(), 5 * dim);
         let head = Head {
-            weights: vec![0.5, -1.0, 2.0, 0.25],
+            weights: (0..dim).map(|_| 0.05 * rng.normal()).collect(),
             bias: -0.5,
         };
-        let with = attach(&net, &head).unwrap();
-        assert_eq!(with.spec, "conv4k3p1,bn,relu,maxpool2,gap,fc11");
-        assert!(with.has_doubt());
-        let mut ws = Workspace::new(&with, 5);
-        let mut plain = Workspace::new(&net, 5);
+        let with = attach(&net, &head, layer).unwrap();
+        assert_eq!(with.spec, net.spec);
+        assert_eq!(with.params, net.params);
+        let mut ws = Workspace::new(&net, 5);
         ws.input_mut(5).copy_from_slice(&images);
-        plain.input_mut(5).copy_from_slice(&images);
-        ws.forward(&with, Mode::Eval, &mut Rng::new(0));
-        plain.forward(&net, Mode::Eval, &mut Rng::new(0));
-        for (i, (a, b)) in ws.digit_logits().zip(plain.digit_logits()).enumerate() {
-            assert_eq!(a, b, "image {i}'s ten scores changed");
-            let doubt = ws.logits()[i * (CLASSES + 1) + CLASSES];
-            let expected = head.doubt(&feats[i * 4..(i + 1) * 4]);
-            assert!((doubt - expected).abs() < 1e-5, "{doubt} vs {expected}");
-        }
-        // The ranking of the ten probabilities is the plain network's.
+        ws.forward(&net, Mode::Eval, &mut Rng::new(0));
+        let logits: Vec<f32> = ws
+            .digit_logits()
+            .zip(feats.chunks(dim))
+            .flat_map(|(z, f)| z.iter().copied().chain([head.doubt(f)]))
+            .collect();
+        let mut want = vec![0f32; 5 * CLASSES];
+        doubt_probabilities(5, &logits, &mut want);
         let (p, q) = (with.predict(&images), net.predict(&images));
+        assert_eq!(p, want);
+        // The ranking of the ten probabilities is the plain network's.
         let argmax = |v: &[f32]| (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap();
         for (a, b) in p.chunks(CLASSES).zip(q.chunks(CLASSES)) {
             assert_eq!(argmax(a), argmax(b));
@@ -321,19 +621,25 @@ mod tests {
     #[test]
     fn only_a_network_ending_with_ten_scores_takes_a_doubt_output() {
         let head = Head {
-            weights: vec![0.0; 4],
+            weights: vec![0.0; 4 * 28 * 28],
             bias: 0.0,
         };
         let doubted = Network::new("conv4k3p1,relu,gap,fc11", 1).unwrap();
         assert_eq!(
-            attach(&doubted, &head).unwrap_err(),
+            attach(&doubted, &head, 1).unwrap_err(),
             DoubtError::NotTenScores("fc11".into())
         );
         let net = Network::new("conv4k3p1,relu,gap,fc10", 1).unwrap();
+        assert!(attach(&net, &head, 1).is_ok());
         let narrow = Head {
             weights: vec![0.0; 3],
             bias: 0.0,
         };
-        assert!(attach(&net, &narrow).is_err());
+        assert!(attach(&net, &narrow, 1).is_err());
+        assert!(attach(&net, &head, 9).is_err());
+        // A conv's own output is not in the file when its batch norm is folded into it.
+        let bn = Network::new("conv4k3p1,bn,relu,gap,fc10", 1).unwrap();
+        assert_eq!(attach(&bn, &head, 0).unwrap_err(), DoubtError::Folded(1));
+        assert!(attach(&bn, &head, 1).is_ok());
     }
 }

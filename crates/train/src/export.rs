@@ -2,7 +2,8 @@
 //!
 //! Graph contract: input `image` float32 `[N,1,28,28]` (0 = background, 1 = ink), output
 //! `probabilities` float32 `[N,10]` (softmax inside the graph; a network with a "not one
-//! digit" output scales the ten scores by it first). Batch norm that follows a conv
+//! digit" output, an `fc11` or one beside it reading earlier maps, scales the ten scores by it
+//! first). Batch norm that follows a conv
 //! or fully connected layer is folded into it; dropout disappears (identity at inference).
 //! With [`Weights::F16`], conv and fully connected weights are stored as float16, each followed
 //! by a `Cast` to float32: the file is half the size and runtimes compute in float32 as before.
@@ -283,6 +284,13 @@ fn build(
     if !flat {
         b.node("Flatten", vec![], vec![int("axis", 1)]);
     }
+    // (A layer whose output the graph does not hold, a conv with its batch norm folded in, has
+    // no doubt output to read: `doubt_head::attach` refuses it.)
+    if let Some(side) = &net.side_doubt
+        && let Some(Some(maps)) = tensors.get(side.layer)
+    {
+        side_doubt(&mut b, maps, &side.weights, side.bias);
+    }
     b.node("Softmax", vec![], vec![int("axis", 1)]);
     // Name the last tensor `probabilities`.
     let last = b.graph.node.last_mut().expect("graph has a softmax");
@@ -325,14 +333,30 @@ fn doubt_head(b: &mut Builder, i: usize, inputs: usize, w: &[f32], bias: &[f32])
     b.node("Gemm", vec![wn, bn], vec![int("transB", 1)]);
     let scores = b.current.clone();
     b.current = features;
-    let wn = b.weight(format!("fc{i}.doubt.weight"), &[1, inputs], w_doubt);
-    let bn = b.init(format!("fc{i}.doubt.bias"), &[1], b_doubt);
+    doubt_row(b, &format!("fc{i}.doubt"), w_doubt, b_doubt, scores);
+}
+
+/// A doubt row (`Gemm` of the current tensor to one value, weights and bias named after
+/// `name`), then `scores` times `sigmoid(-doubt)`.
+fn doubt_row(b: &mut Builder, name: &str, w: &[f32], bias: &[f32], scores: String) {
+    let wn = b.weight(format!("{name}.weight"), &[1, w.len()], w);
+    let bn = b.init(format!("{name}.bias"), &[1], bias);
     b.node("Gemm", vec![wn, bn], vec![int("transB", 1)]);
     b.node("Neg", vec![], vec![]);
     b.node("Sigmoid", vec![], vec![]);
     let keep = b.current.clone();
     b.current = scores;
     b.node("Mul", vec![keep], vec![]);
+}
+
+/// A doubt output beside the network ([`crate::net::SideDoubt`]) reading the tensor `maps`:
+/// its `Flatten`, one `Gemm` row, then the scores (the current tensor) times
+/// `sigmoid(-doubt)`, as [`doubt_head`] writes them.
+fn side_doubt(b: &mut Builder, maps: &str, w: &[f32], bias: f32) {
+    let scores = b.current.clone();
+    b.current = maps.to_string();
+    b.node("Flatten", vec![], vec![int("axis", 1)]);
+    doubt_row(b, "doubt", w, &[bias], scores);
 }
 
 /// Reads the metadata properties back from ONNX bytes.

@@ -87,6 +87,13 @@ fn read(bytes: &[u8]) -> Result<Network, String> {
     // order: anything else computes another function), until the `Mul` that scales the scores.
     let mut gemm_input = String::new();
     let mut doubt: Option<(Vec<f32>, Vec<f32>, String, usize)> = None;
+    // A doubt output beside the network ([`crate::net::SideDoubt`]) starts with a `Flatten` of
+    // an earlier layer's output: that layer and the flattened tensor, until its `Gemm`; then
+    // the same chain as above, and at its `Mul`, the side doubt read.
+    let mut side: Option<(usize, String)> = None;
+    let mut side_doubt: Option<crate::net::SideDoubt> = None;
+    // Which layer of the spec made each tensor.
+    let mut produced: HashMap<String, usize> = HashMap::new();
     let weight = |tensors: &HashMap<String, (Vec<i64>, Vec<f32>)>, input: Option<&String>| {
         input
             .and_then(|n| tensors.get(n).cloned())
@@ -109,10 +116,29 @@ fn read(bytes: &[u8]) -> Result<Network, String> {
         if ended {
             return Err(format!("node {k} ({op}) comes after the softmax"));
         }
-        // A doubt head ([`crate::export`]): folded back into one layer of eleven outputs.
+        // A doubt head ([`crate::export`]): folded back into one layer of eleven outputs, or
+        // read as a doubt output beside the network.
         let digits_fc = spec.last().is_some_and(|l| *l == format!("fc{CLASSES}"));
+        let input = node.input.first();
+        let side_input = side.as_ref().map(|(_, t)| t);
+        let in_doubt = doubt.is_some() || side.is_some();
         match (op, &mut doubt) {
-            ("Gemm", None) if digits_fc && node.input.first() == Some(&gemm_input) => {
+            ("Flatten", None)
+                if digits_fc
+                    && side.is_none()
+                    && side_doubt.is_none()
+                    && input != Some(&current)
+                    && input.is_some_and(|t| produced.contains_key(t)) =>
+            {
+                let layer = produced[input.expect("checked")];
+                side = Some((layer, node.output.first().cloned().unwrap_or_default()));
+                continue;
+            }
+            ("Gemm", None)
+                if digits_fc
+                    && side_doubt.is_none()
+                    && (input == side_input || (side.is_none() && input == Some(&gemm_input))) =>
+            {
                 let (dims, w) = weight(&tensors, node.input.get(1))?;
                 let (_, b) = weight(&tensors, node.input.get(2))?;
                 if dims.first() != Some(&1) || attr(node, "transB").map(|a| a.i) != Some(1) {
@@ -131,6 +157,22 @@ fn read(bytes: &[u8]) -> Result<Network, String> {
             ("Mul", Some((w, b, at, 2)))
                 if node.input.first() == Some(&current) && node.input.get(1) == Some(at) =>
             {
+                current = node.output.first().cloned().unwrap_or_default();
+                if let Some((layer, _)) = side.take() {
+                    let [bias] = b[..] else {
+                        return Err(format!(
+                            "node {k} (Mul): a doubt output of {} biases",
+                            b.len()
+                        ));
+                    };
+                    side_doubt = Some(crate::net::SideDoubt {
+                        layer,
+                        weights: std::mem::take(w),
+                        bias,
+                    });
+                    doubt = None;
+                    continue;
+                }
                 let last = spec.len() - 1;
                 spec[last] = format!("fc{}", CLASSES + 1);
                 let inputs = w.len();
@@ -144,10 +186,9 @@ fn read(bytes: &[u8]) -> Result<Network, String> {
                 }
                 params[last] = [wd, w.as_slice(), bd, b.as_slice()].concat();
                 doubt = None;
-                current = node.output.first().cloned().unwrap_or_default();
                 continue;
             }
-            (_, Some(_)) => {
+            _ if in_doubt => {
                 return Err(format!(
                     "node {k} ({op}) is inside a doubt output, which is a Gemm, Neg, Sigmoid and Mul, in that order"
                 ));
@@ -228,6 +269,9 @@ fn read(bytes: &[u8]) -> Result<Network, String> {
             other => return Err(format!("node {k} is a {other}, which the trainer has not")),
         }
         current = node.output.first().cloned().unwrap_or_default();
+        if !ended {
+            produced.insert(current.clone(), spec.len() - 1);
+        }
     }
     if !ended || current != OUTPUT {
         return Err(format!(
@@ -252,6 +296,17 @@ fn read(bytes: &[u8]) -> Result<Network, String> {
             let s = &state[i];
             net.state[layer.state_at..layer.state_at + s.len()].copy_from_slice(s);
         }
+    }
+    if let Some(side) = side_doubt {
+        let size = net.layers.get(side.layer).map_or(0, |l| l.output.size());
+        if side.weights.len() != size {
+            return Err(format!(
+                "the doubt output reads {} values of layer {}, which gives {size}",
+                side.weights.len(),
+                side.layer + 1
+            ));
+        }
+        net.side_doubt = Some(side);
     }
     Ok(net)
 }
@@ -321,6 +376,81 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `net` with a doubt output beside it reading its maps ([`crate::doubt_head`]).
+    fn with_side_doubt(net: &Network, bias: f32) -> Network {
+        use crate::doubt_head::{Head, attach, maps_layer};
+        let layer = maps_layer(net).unwrap();
+        let mut rng = crate::rng::Rng::new(3);
+        let head = Head {
+            weights: (0..net.layers[layer].output.size())
+                .map(|_| 0.05 * rng.normal())
+                .collect(),
+            bias,
+        };
+        attach(net, &head, layer).unwrap()
+    }
+
+    #[test]
+    fn a_doubt_output_beside_the_network_reads_back() {
+        for spec in [
+            "conv4k3p1,bn,relu,maxpool2,conv8k3,relu,gap,fc10",
+            "flatten,fc16,bn,relu,fc10",
+        ] {
+            let plain = trained_like(spec);
+            let net = with_side_doubt(&plain, 0.3);
+            let x = images(4);
+            // The doubt matters: the probabilities are not the plain network's.
+            assert_ne!(net.predict(&x), plain.predict(&x));
+            for (weights, tolerance) in [(Weights::F32, 1e-5), (Weights::F16, 5e-3)] {
+                let back = from_onnx(&to_onnx(&net, &[], weights), "side.onnx").unwrap();
+                let side = back.side_doubt.as_ref().expect(spec);
+                assert!(!back.has_doubt(), "{}", back.spec);
+                let read = &net.side_doubt.as_ref().unwrap();
+                assert_eq!(
+                    back.layers[side.layer].output,
+                    net.layers[read.layer].output
+                );
+                for (a, b) in net.predict(&x).iter().zip(back.predict(&x)) {
+                    assert!((a - b).abs() < tolerance, "{spec}: {a} vs {b}");
+                }
+                // Written again, it reads back the same.
+                let again = from_onnx(&to_onnx(&back, &[], weights), "again.onnx").unwrap();
+                assert_eq!(again.side_doubt, back.side_doubt);
+            }
+        }
+    }
+
+    #[test]
+    fn a_doubt_output_beside_the_network_must_be_flatten_gemm_neg_sigmoid_mul() {
+        let net = with_side_doubt(&trained_like("conv4k3p1,relu,gap,fc10"), 0.0);
+        let exported = to_onnx(&net, &[], Weights::F32);
+        let mut model = ModelProto::decode(&exported[..]).unwrap();
+        let g = model.graph.as_mut().unwrap();
+        let gemm = g
+            .node
+            .iter_mut()
+            .find(|n| n.op_type == "Gemm" && n.input[1] == "doubt.weight")
+            .unwrap();
+        gemm.op_type = "MatMul".into();
+        let e = from_onnx(&model.encode_to_vec(), "x.onnx").unwrap_err();
+        assert!(
+            e.reason.contains("(MatMul) is inside a doubt output"),
+            "{e}"
+        );
+        // Weights that do not fit the layer they read.
+        let mut model = ModelProto::decode(&exported[..]).unwrap();
+        let g = model.graph.as_mut().unwrap();
+        let w = g
+            .initializer
+            .iter_mut()
+            .find(|t| t.name == "doubt.weight")
+            .unwrap();
+        w.dims = vec![1, 2];
+        w.raw_data.truncate(8);
+        let e = from_onnx(&model.encode_to_vec(), "x.onnx").unwrap_err();
+        assert!(e.reason.contains("the doubt output reads 2 values"), "{e}");
     }
 
     #[test]

@@ -56,13 +56,36 @@ impl Layer {
     }
 }
 
-/// A network: the spec, its layers, trainable parameters and batch-norm running statistics.
+/// A network: the spec, its layers, trainable parameters and batch-norm running statistics,
+/// and perhaps a "not one digit" output fitted on it afterwards ([`SideDoubt`]).
 #[derive(Clone, Debug)]
 pub struct Network {
     pub spec: String,
     pub layers: Vec<Layer>,
     pub params: Vec<f32>,
     pub state: Vec<f32>,
+    pub side_doubt: Option<SideDoubt>,
+}
+
+/// A "not one digit" output beside the network (`digits train --doubt-head`,
+/// [`crate::doubt_head`]): a logistic regression of one layer's whole output (the feature
+/// maps before pooling, where two digits side by side still look like two), fitted on the
+/// trained, frozen network. It is no parameter: training never moves it, and the ten scores
+/// stay the network's own. Its doubt flattens the probabilities as an `fc11` network's does
+/// ([`layers::doubt_probabilities`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SideDoubt {
+    /// The layer whose output (all of it, flattened) it reads.
+    pub layer: usize,
+    pub weights: Vec<f32>,
+    pub bias: f32,
+}
+
+impl SideDoubt {
+    /// The doubt (a logit) of one image's output of [`SideDoubt::layer`].
+    pub fn doubt(&self, features: &[f32]) -> f32 {
+        layers::dot(&self.weights, features) + self.bias
+    }
 }
 
 /// Whether a forward pass trains (batch statistics, dropout) or infers.
@@ -98,6 +121,7 @@ impl Network {
             layers,
             params: vec![0.0; p],
             state: vec![0.0; s],
+            side_doubt: None,
         };
         let mut rng = Rng::derive(seed, &[0x1417]);
         for l in net.layers.clone() {
@@ -122,8 +146,15 @@ impl Network {
         Ok(net)
     }
 
+    /// The trainable parameters.
     pub fn param_count(&self) -> usize {
         self.params.len()
+    }
+
+    /// The model's parameters: the trainable ones and a doubt output's beside them
+    /// ([`SideDoubt`]), what its file holds.
+    pub fn model_param_count(&self) -> usize {
+        self.params.len() + self.side_doubt.as_ref().map_or(0, |s| s.weights.len() + 1)
     }
 
     /// The network's outputs per image: the ten digits' scores, and with a doubt output
@@ -172,7 +203,16 @@ impl Network {
             let m = imgs.len() / PIXELS;
             ws.input_mut(m).copy_from_slice(imgs);
             ws.forward(self, Mode::Eval, &mut rng);
-            if self.has_doubt() {
+            if let Some(side) = &self.side_doubt {
+                let maps = ws.activation(side.layer);
+                let per = maps.len() / m.max(1);
+                let logits: Vec<f32> = ws
+                    .digit_logits()
+                    .zip(maps.chunks_exact(per.max(1)))
+                    .flat_map(|(z, f)| z.iter().copied().chain([side.doubt(f)]))
+                    .collect();
+                layers::doubt_probabilities(m, &logits, probs);
+            } else if self.has_doubt() {
                 layers::doubt_probabilities(m, ws.logits(), probs);
             } else {
                 layers::softmax(m, CLASSES, ws.logits(), probs);

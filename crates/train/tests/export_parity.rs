@@ -17,6 +17,21 @@ fn max_diff(net: &Network, images: &[f32]) -> f32 {
     common::tract_difference(net, &model, images)
 }
 
+/// `arch` trained for one epoch on `data` (so batch-norm statistics are real).
+fn briefly_trained(arch: &str, data: &Labelled) -> Network {
+    let cfg = common::config(arch, 1, 2);
+    train::train(
+        &cfg,
+        data,
+        None,
+        &Labelled::default(),
+        &Labelled::default(),
+        |_| {},
+    )
+    .unwrap()
+    .net
+}
+
 /// Briefly trained networks (so batch-norm statistics are real) covering every layer type:
 /// folded and stand-alone batch norm, padding, 1x1 convs, dropout, flatten and gap.
 #[test]
@@ -29,20 +44,33 @@ fn tract_matches_trainer_on_200_test_images() {
         "conv8k5p2,relu,maxpool3,conv10k1,gap",
         digits_train::MLP_ARCH,
     ] {
-        let cfg = common::config(arch, 1, 2);
-        let t = train::train(
-            &cfg,
-            &data,
-            None,
-            &Labelled::default(),
-            &Labelled::default(),
-            |_| {},
-        )
-        .unwrap();
-        let d = max_diff(&t.net, &test.inputs());
+        let net = briefly_trained(arch, &data);
+        let d = max_diff(&net, &test.inputs());
         assert!(d < 1e-5, "{arch}: max abs difference {d}");
-        layers_match(&t.net, &test.inputs()[..3 * PIXELS], arch);
+        layers_match(&net, &test.inputs()[..3 * PIXELS], arch);
     }
+}
+
+/// A doubt output beside the network (`digits train --doubt-head`), reading the maps before
+/// pooling: tract runs the exported graph's branch as the trainer computes it.
+#[test]
+fn a_doubt_output_beside_the_network_runs_alike_under_tract() {
+    use digits_train::doubt_head::{Head, attach, maps_layer};
+    let data = common::train_set().slice(0..640);
+    let test = common::test_set().slice(0..200);
+    let plain = briefly_trained(digits_train::DEFAULT_ARCH, &data);
+    let layer = maps_layer(&plain).unwrap();
+    let mut rng = Rng::new(4);
+    let head = Head {
+        weights: (0..plain.layers[layer].output.size())
+            .map(|_| 0.02 * rng.normal())
+            .collect(),
+        bias: -1.0,
+    };
+    let net = attach(&plain, &head, layer).unwrap();
+    assert_ne!(net.predict(&test.inputs()), plain.predict(&test.inputs()));
+    let d = max_diff(&net, &test.inputs());
+    assert!(d < 1e-5, "max abs difference {d}");
 }
 
 /// What the page shows of every layer ([`Model::layers`], the exported graph's inner tensors

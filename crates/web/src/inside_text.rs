@@ -25,9 +25,10 @@ pub fn caption(view: &LayerView) -> String {
         }
         ("Softmax", _) => format!("{c} probabilities: the scores after softmax (they add up to 1)"),
         ("Sigmoid", false) if c == 1 => {
-            "How sure the network is that this is one digit (0 to 1), from \
-             its eleventh output, \"not one digit\". The scores below are multiplied by it, so a \
-             piece of a number reads as no digit in particular"
+            "How sure the network is that this is one digit (0 to 1), from its \"not one \
+             digit\" output: a weighted sum of its feature maps, fitted to tell pieces of \
+             numbers from single digits. The scores below are multiplied by it, so a piece of a \
+             number reads as no digit in particular"
                 .to_string()
         }
         ("Mul", false) if c == CLASSES => format!(

@@ -62,7 +62,7 @@ mod tests {
             digits_core::text::grouped(report.parameters as u64),
             100.0 * report.test.accuracy
         );
-        assert!(want.contains("33,547"), "{want}");
+        assert!(want.contains("36,619"), "{want}");
         assert!(about.starts_with(&want), "{about}");
     }
 
