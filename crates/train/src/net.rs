@@ -68,7 +68,7 @@ pub struct Network {
 }
 
 /// A "not one digit" output beside the network (`digits train --doubt-head`,
-/// [`crate::doubt_head`]): a logistic regression of one layer's whole output (the feature
+/// `doubt_head`): a logistic regression of one layer's whole output (the feature
 /// maps before pooling, where two digits side by side still look like two), fitted on the
 /// trained, frozen network. It is no parameter: training never moves it, and the ten scores
 /// stay the network's own. Its doubt flattens the probabilities as an `fc11` network's does
