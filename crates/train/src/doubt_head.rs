@@ -144,7 +144,7 @@ struct Block<'a> {
 }
 
 /// Sums per-block vectors in block order, in f64.
-fn sum_in_order(parts: &[Vec<f32>], d: usize) -> Vec<f64> {
+fn sum_in_order<'a>(parts: impl Iterator<Item = &'a [f32]>, d: usize) -> Vec<f64> {
     let mut out = vec![0f64; d];
     for p in parts {
         for (o, &v) in out.iter_mut().zip(p) {
@@ -192,10 +192,8 @@ fn at(blocks: &[Block], dim: usize, w: &[f64]) -> Point {
     });
     let loss = parts.iter().map(|p| p.0).sum::<f64>()
         + 0.5 * L2 * w[..dim].iter().map(|v| v * v).sum::<f64>();
-    let grads: Vec<Vec<f32>> = parts.iter().map(|p| p.1.clone()).collect();
-    let diags: Vec<Vec<f32>> = parts.iter().map(|p| p.3.clone()).collect();
-    let mut gradient = sum_in_order(&grads, dim + 1);
-    let mut diagonal = sum_in_order(&diags, dim + 1);
+    let mut gradient = sum_in_order(parts.iter().map(|p| p.1.as_slice()), dim + 1);
+    let mut diagonal = sum_in_order(parts.iter().map(|p| p.3.as_slice()), dim + 1);
     for ((g, h), v) in gradient.iter_mut().zip(&mut diagonal).zip(&w[..dim]) {
         *g += L2 * v;
         *h += L2;
@@ -221,7 +219,7 @@ fn hessian_times(blocks: &[Block], dim: usize, curv: &[Vec<f32>], v: &[f64]) -> 
         }
         acc
     });
-    let mut out = sum_in_order(&parts, dim + 1);
+    let mut out = sum_in_order(parts.iter().map(Vec::as_slice), dim + 1);
     for (o, x) in out.iter_mut().zip(&v[..dim]) {
         *o += L2 * x;
     }
