@@ -112,7 +112,7 @@ fn main() -> Result<()> {
     let data = Path::new("data/mnist");
     let train = idx::load_split(data, Split::Train)?;
     let tr = traces::load_or_trace(data, &train.images.pixels, 2)?;
-    let pieces = not_digits::make(&tr, 1, 2)?;
+    let pieces = not_digits::make(&tr, 1, not_digits::Kinds::Merges, 2)?;
     let bytes = std::fs::read(model).with_context(|| format!("reading {model}"))?;
     let net = import::from_onnx(&bytes, model)?;
     let mut images: Vec<f32> = train

@@ -13,7 +13,7 @@ use digits_core::idx::{self, Split};
 use digits_train::export::{self, Weights};
 use digits_train::net::{CLASSES, Network};
 use digits_train::spec::Op;
-use digits_train::{doubt_head, import, not_digits, traces};
+use digits_train::{doubt_head, import, traces};
 use std::path::Path;
 
 /// `net` without its doubt output: ten scores from its last layer, nothing beside it.
@@ -52,8 +52,7 @@ fn main() -> Result<()> {
     let tr = traces::load_or_trace(data, &train.images.pixels, 2)?;
     // The seed of the shipped command (`digits train`'s default).
     let seed = 1;
-    let pieces = not_digits::make(&tr, seed, 2)?;
-    let net = doubt_head::fit_on_training(&net, &train, &tr, &pieces, seed, 2)?;
+    let net = doubt_head::fit_on_training(&net, &train, &tr, seed, 2)?;
     let meta = export::metadata(&bytes)?;
     std::fs::write(output, export::to_onnx(&net, &meta, Weights::F16))
         .with_context(|| format!("writing {output}"))?;

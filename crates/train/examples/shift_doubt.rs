@@ -1,10 +1,10 @@
 //! A copy of a model file with its "not one digit" output's bias moved by DELTA (the doubt
 //! output beside the network, or an `fc11`'s eleventh row), to choose `doubt_head::OFFSET` on
-//! numbers of training digits without fitting again:
+//! numbers of the held-out training digits without fitting again:
 //!
 //! ```sh
 //! cargo run --release -p digits-train --example shift_doubt -- web/assets/model.onnx m.onnx -1
-//! cargo run --release -p digits-train --example tune_numbers -- drawn 3000 --model m.onnx
+//! cargo run --release -p digits-train --example tune_numbers -- drawn 4000 --model m.onnx
 //! ```
 //!
 //! The copy is written as the importer reads the file back (batch norm folded, float16 weights

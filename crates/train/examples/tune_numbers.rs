@@ -1,12 +1,14 @@
-//! How the segmentation priors (`digits_core::segment::Priors`) were chosen: the numbers
-//! benchmark run on numbers written with MNIST *training* digits (the test digits stay for the
-//! figures), with priors given on the command line, and optionally a random local search.
+//! How the segmentation priors (`digits_core::segment::Priors`) and the doubt output's offset
+//! (`digits_train::doubt_head::OFFSET`) were chosen: the numbers benchmark run on numbers
+//! written with the first MNIST *training* digits (the test digits stay for the figures; the
+//! first 4,000 are also held out of the doubt output's fit), with priors given on the command
+//! line, and optionally a random local search.
 //!
 //! ```sh
-//! cargo run --release -p digits-train --example tune_numbers -- drawn 3000
-//! cargo run --release -p digits-train --example tune_numbers -- picture 3000 cut_cost=1.5
-//! cargo run --release -p digits-train --example tune_numbers -- drawn 3000 --search 40
-//! cargo run --release -p digits-train --example tune_numbers -- drawn 3000 --model other.onnx
+//! cargo run --release -p digits-train --example tune_numbers -- drawn 4000
+//! cargo run --release -p digits-train --example tune_numbers -- picture 4000 cut_cost=1.5
+//! cargo run --release -p digits-train --example tune_numbers -- drawn 4000 --search 40
+//! cargo run --release -p digits-train --example tune_numbers -- drawn 4000 --model other.onnx
 //! ```
 //!
 //! Prints the share of numbers with the right count of digits, the share read exactly, and how
@@ -102,6 +104,12 @@ fn main() -> Result<()> {
     let data = std::path::Path::new(digits_train::cli::DEFAULT_DATA);
     let train = idx::load_split(data, Split::Train)?;
     let count = count.min(train.len());
+    let held = digits_train::doubt_head::held_out(train.len());
+    if count > held {
+        eprintln!(
+            "note: the doubt output (`--doubt-head`) is fitted on the training digits after the first {held}; numbers written with more of them flatter it"
+        );
+    }
     let traces = traces::load_or_trace(data, &train.images.pixels, 2)?;
     let model = digits_train::cli::load_model(&model_path)?;
     let bench = Bench {

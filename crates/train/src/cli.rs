@@ -437,9 +437,10 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         None
     };
     let not_digits = match &train_traces {
-        Some(t) if cfg.not_digits > 0.0 || a.doubt_head => {
+        Some(t) if cfg.not_digits > 0.0 => {
             let clock = crate::clock::Clock::start();
-            let pieces = crate::not_digits::make(t, cfg.seed, threads)?;
+            let pieces =
+                crate::not_digits::make(t, cfg.seed, crate::not_digits::Kinds::Merges, threads)?;
             eprintln!(
                 "cut {} pieces that are not one digit from numbers of training digits in {:.1} s",
                 pieces.len() / digits_core::PIXELS,
@@ -469,14 +470,9 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     )?;
 
     let net = match &train_traces {
-        Some(t) if a.doubt_head => crate::doubt_head::fit_on_training(
-            &trained.net,
-            &train_set,
-            t,
-            &not_digits,
-            cfg.seed,
-            threads,
-        )?,
+        Some(t) if a.doubt_head => {
+            crate::doubt_head::fit_on_training(&trained.net, &train_set, t, cfg.seed, threads)?
+        }
         _ => trained.net,
     };
     let dataset = a.data.file_name().map_or_else(

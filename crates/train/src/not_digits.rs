@@ -1,4 +1,5 @@
-//! Pieces of numbers that are not one digit, for `digits train --not-digits`.
+//! Pieces of numbers that are not one digit, for `digits train --not-digits` and the doubt
+//! output beside the network (`--doubt-head`, [`crate::doubt_head`]).
 //!
 //! The number reader (`digits_core::segment`) weighs every run of strokes or blobs that could
 //! be one digit by the model's confidence in it. A model trained on single digits only is sure
@@ -9,9 +10,12 @@
 //! [`INSIDE`] inside the candidate's box). Trained towards the even distribution, they teach the
 //! model to doubt a merge.
 //!
-//! Parts of one digit are not used: after fitting, a 4's stem is a 1 and half an 8 is a 0, so
-//! teaching doubt on them taught doubt on real digits (measured: 0.17 to 0.24 points of drawn
-//! accuracy lost, docs/performance.md, *Numbers*).
+//! Parts of one digit ([`Kinds::MergesAndParts`]: the bar of a 4 without its stem, half of a
+//! blob cut in two) go only to the doubt output beside the network. Trained into the network,
+//! they taught doubt on real digits (after fitting, a 4's stem is a 1 and half an 8 is a 0:
+//! 0.17 to 0.24 points of drawn accuracy lost); beside the frozen network they change no
+//! digit's answer, and they teach the reader not to read a digit as two (docs/performance.md,
+//! *Numbers*).
 
 use digits_core::PIXELS;
 use digits_core::preprocess::Stroke;
@@ -24,6 +28,20 @@ use crate::rng::Rng;
 
 /// A digit whose box is at least this much inside a candidate's is in it.
 pub const INSIDE: f32 = 0.6;
+
+/// A candidate part of one digit lies at least this much inside that digit's box...
+pub const PART_INSIDE: f32 = 0.9;
+/// ...and covers less than this share of it (more is the digit itself, give or take a tail).
+pub const PART_AREA: f32 = 0.7;
+
+/// Which pieces [`make`] cuts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kinds {
+    /// Runs that hold two digits or more: what `--not-digits` trains the network on.
+    Merges,
+    /// Those and runs that are part of one digit: what the doubt output is fitted on.
+    MergesAndParts,
+}
 
 /// A box grown by `margin` on every side (a 1's box is about as wide as the pointer's tremor).
 fn grow(r: &Rect, margin: f32) -> Rect {
@@ -54,10 +72,28 @@ fn holds_several_digits(c: &Rect, digits: &[Rect]) -> bool {
         .is_some()
 }
 
-/// The pieces that hold two digits or more in numbers written with the digits traced into
-/// `traces` (even numbers on the pad, odd ones as pictures), as 28x28 bytes each; the same for
-/// a seed on any number of threads.
-pub fn make(traces: &[Vec<Stroke>], seed: u64, threads: usize) -> anyhow::Result<Vec<u8>> {
+/// Whether a candidate's box is part of one digit: it meets that digit's box only, lies at
+/// least [`PART_INSIDE`] inside it and covers less than [`PART_AREA`] of it (all boxes
+/// already grown).
+fn part_of_one(c: &Rect, digits: &[Rect]) -> bool {
+    let mut met = digits.iter().filter(|d| intersection(c, d) > 0.0);
+    match (met.next(), met.next()) {
+        (Some(d), None) => {
+            intersection(c, d) >= PART_INSIDE * area(c) && area(c) < PART_AREA * area(d)
+        }
+        _ => false,
+    }
+}
+
+/// The pieces of `kinds` in numbers written with the digits traced into `traces` (even
+/// numbers on the pad, odd ones as pictures), as 28x28 bytes each; the same for a seed on any
+/// number of threads.
+pub fn make(
+    traces: &[Vec<Stroke>],
+    seed: u64,
+    kinds: Kinds,
+    threads: usize,
+) -> anyhow::Result<Vec<u8>> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()?;
@@ -73,15 +109,15 @@ pub fn make(traces: &[Vec<Stroke>], seed: u64, threads: usize) -> anyhow::Result
                 } else {
                     Style::Picture
                 };
-                of_number(&parts, style, &mut rng)
+                of_number(&parts, style, kinds, &mut rng)
             })
             .collect()
     });
     Ok(pieces.concat())
 }
 
-/// The pieces of one number written with `parts` in `style` that hold two of its digits or more.
-pub fn of_number(parts: &[&[Stroke]], style: Style, rng: &mut Rng) -> Vec<u8> {
+/// The pieces of `kinds` of one number written with `parts` in `style`.
+pub fn of_number(parts: &[&[Stroke]], style: Style, kinds: Kinds, rng: &mut Rng) -> Vec<u8> {
     let (strokes, boxes) = compose(parts, rng);
     let priors = numbers::priors(style);
     let (candidates, placement) = match style {
@@ -101,7 +137,9 @@ pub fn of_number(parts: &[&[Stroke]], style: Style, rng: &mut Rng) -> Vec<u8> {
         .collect();
     let mut out = Vec::new();
     for c in candidates {
-        if holds_several_digits(&grow(&c.rect, margin), &digits) {
+        let grown = grow(&c.rect, margin);
+        let part = kinds == Kinds::MergesAndParts && part_of_one(&grown, &digits);
+        if part || holds_several_digits(&grown, &digits) {
             out.extend(
                 c.input
                     .iter()
@@ -167,17 +205,85 @@ mod tests {
     }
 
     #[test]
+    fn a_candidate_is_a_part_when_it_is_inside_one_digit_and_not_all_of_it() {
+        let rect = |x0: f32, x1: f32, y1: f32| Rect {
+            x0,
+            y0: 0.0,
+            x1,
+            y1,
+        };
+        // A narrow 1, a 0 beside it and another 1.
+        let digits = [
+            rect(0.0, 0.1, 1.0),
+            rect(0.3, 0.9, 1.0),
+            rect(1.1, 1.2, 1.0),
+        ];
+        assert!(
+            part_of_one(&rect(0.3, 0.6, 1.0), &digits),
+            "the 0's left half"
+        );
+        assert!(
+            part_of_one(&rect(0.3, 0.9, 0.5), &digits),
+            "the 0's top half"
+        );
+        assert!(
+            part_of_one(&rect(0.0, 0.1, 0.5), &digits),
+            "the 1's top half"
+        );
+        assert!(!part_of_one(&rect(0.0, 0.1, 1.0), &digits), "the 1");
+        assert!(
+            !part_of_one(&rect(0.32, 0.9, 1.0), &digits),
+            "the 0 but its edge"
+        );
+        assert!(
+            !part_of_one(&rect(0.3, 1.12, 1.0), &digits),
+            "the 0 and a sliver of the 1"
+        );
+        assert!(
+            !part_of_one(&rect(0.0, 0.5, 1.0), &digits),
+            "the 1 and half the 0"
+        );
+        assert!(
+            !part_of_one(&rect(0.92, 1.08, 1.0), &digits),
+            "between two digits"
+        );
+    }
+
+    #[test]
+    fn a_two_stroke_digit_gives_its_strokes_as_parts_only_when_asked() {
+        // A 4 as a person writes it: down and across, then the stem.
+        let four: Vec<Stroke> = vec![
+            vec![(8.0, 4.0), (6.0, 16.0), (20.0, 16.0)],
+            vec![(16.0, 6.0), (16.0, 24.0)],
+        ];
+        for style in [Style::Drawn, Style::Picture] {
+            for seed in 0..3 {
+                let merges = of_number(&[&four], style, Kinds::Merges, &mut Rng::new(seed));
+                assert!(merges.is_empty(), "{style:?} {seed}: one digit is no merge");
+            }
+        }
+        let parts = of_number(
+            &[&four],
+            Style::Drawn,
+            Kinds::MergesAndParts,
+            &mut Rng::new(1),
+        );
+        // On the pad each stroke alone is a candidate, and each is part of the 4.
+        assert_eq!(parts.len(), 2 * PIXELS);
+    }
+
+    #[test]
     fn a_lone_digit_gives_nothing_and_a_number_gives_its_pairs() {
         let (bar, ring) = (bar(), ring());
         for style in [Style::Drawn, Style::Picture] {
             for seed in 0..5 {
                 let mut rng = Rng::new(seed);
                 assert!(
-                    of_number(&[&bar], style, &mut rng).is_empty(),
+                    of_number(&[&bar], style, Kinds::MergesAndParts, &mut rng).is_empty(),
                     "{style:?}: a lone 1 is one digit"
                 );
                 let mut rng = Rng::new(seed);
-                let pieces = of_number(&[&bar, &ring, &bar], style, &mut rng);
+                let pieces = of_number(&[&bar, &ring, &bar], style, Kinds::Merges, &mut rng);
                 // At least "10" and "01" read together.
                 assert!(
                     pieces.len() >= 2 * PIXELS,
@@ -194,9 +300,11 @@ mod tests {
         let traces: Vec<Vec<Stroke>> = (0..14)
             .map(|i| if i % 2 == 0 { bar() } else { ring() })
             .collect();
-        let a = make(&traces, 3, 1).unwrap();
-        assert_eq!(a, make(&traces, 3, 3).unwrap());
-        assert_ne!(a, make(&traces, 4, 1).unwrap());
-        assert!(!a.is_empty());
+        for kinds in [Kinds::Merges, Kinds::MergesAndParts] {
+            let a = make(&traces, 3, kinds, 1).unwrap();
+            assert_eq!(a, make(&traces, 3, kinds, 3).unwrap());
+            assert_ne!(a, make(&traces, 4, kinds, 1).unwrap());
+            assert!(!a.is_empty());
+        }
     }
 }

@@ -138,7 +138,11 @@ fn a_doubt_head_is_fitted_after_training_and_changes_no_answer() {
     let (plain, _) = run("plain", &[]);
     let (doubted, log) = run("doubted", &["--doubt-head"]);
     assert!(log.contains("fitted a doubt output on the "), "{log}");
-    assert!(log.contains(" of 4500 digits and "), "{log}");
+    // The first fifteenth of the 1,500 training digits is held out of the fit (for tuning).
+    assert!(
+        log.contains(" of 4200 digits (the first 100 training digits held out) and "),
+        "{log}"
+    );
     // The network is the plain one; the doubt output sits beside it.
     assert_eq!(doubted["arch"], plain["arch"]);
     for key in ["correct", "confusion"] {

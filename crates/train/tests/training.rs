@@ -4,6 +4,7 @@ mod common;
 
 use digits_core::idx::Labelled;
 use digits_train::net::Workspace;
+use digits_train::not_digits::Kinds;
 use digits_train::pen::Style;
 use digits_train::rng::Rng;
 use digits_train::traces;
@@ -125,9 +126,9 @@ fn with_pieces() -> WithPieces {
     let train_set = common::train_set().slice(0..4000);
     let held_out = common::test_set().slice(0..1000);
     let traces = traces::trace_all(&train_set.images.pixels, 2).unwrap();
-    let pieces = digits_train::not_digits::make(&traces, 1, 2).unwrap();
+    let pieces = digits_train::not_digits::make(&traces, 1, Kinds::Merges, 2).unwrap();
     let held_out_traces = traces::trace_all(&held_out.images.pixels, 2).unwrap();
-    let unseen = digits_train::not_digits::make(&held_out_traces, 5, 2).unwrap();
+    let unseen = digits_train::not_digits::make(&held_out_traces, 5, Kinds::Merges, 2).unwrap();
     assert!(unseen.len() / digits_core::PIXELS > 500, "{}", unseen.len());
     WithPieces {
         train_set,
