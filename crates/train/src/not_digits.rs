@@ -218,35 +218,19 @@ mod tests {
             rect(0.3, 0.9, 1.0),
             rect(1.1, 1.2, 1.0),
         ];
-        assert!(
-            part_of_one(&rect(0.3, 0.6, 1.0), &digits),
-            "the 0's left half"
-        );
-        assert!(
-            part_of_one(&rect(0.3, 0.9, 0.5), &digits),
-            "the 0's top half"
-        );
-        assert!(
-            part_of_one(&rect(0.0, 0.1, 0.5), &digits),
-            "the 1's top half"
-        );
-        assert!(!part_of_one(&rect(0.0, 0.1, 1.0), &digits), "the 1");
-        assert!(
-            !part_of_one(&rect(0.32, 0.9, 1.0), &digits),
-            "the 0 but its edge"
-        );
-        assert!(
-            !part_of_one(&rect(0.3, 1.12, 1.0), &digits),
-            "the 0 and a sliver of the 1"
-        );
-        assert!(
-            !part_of_one(&rect(0.0, 0.5, 1.0), &digits),
-            "the 1 and half the 0"
-        );
-        assert!(
-            !part_of_one(&rect(0.92, 1.08, 1.0), &digits),
-            "between two digits"
-        );
+        let cases = [
+            ((0.3, 0.6, 1.0), true, "the 0's left half"),
+            ((0.3, 0.9, 0.5), true, "the 0's top half"),
+            ((0.0, 0.1, 0.5), true, "the 1's top half"),
+            ((0.0, 0.1, 1.0), false, "the 1"),
+            ((0.32, 0.9, 1.0), false, "the 0 but its edge"),
+            ((0.3, 1.12, 1.0), false, "the 0 and a sliver of the 1"),
+            ((0.0, 0.5, 1.0), false, "the 1 and half the 0"),
+            ((0.92, 1.08, 1.0), false, "between two digits"),
+        ];
+        for ((x0, x1, y1), part, what) in cases {
+            assert_eq!(part_of_one(&rect(x0, x1, y1), &digits), part, "{what}");
+        }
     }
 
     #[test]
