@@ -1,5 +1,5 @@
 //! Pieces of numbers that are not one digit, for `digits train --not-digits` and the doubt
-//! output beside the network (`--doubt-head`, [`crate::doubt_head`]).
+//! output beside the network (`--doubt-head`, the module doubt_head).
 //!
 //! The number reader (`digits_core::segment`) weighs every run of strokes or blobs that could
 //! be one digit by the model's confidence in it. A model trained on single digits only is sure
