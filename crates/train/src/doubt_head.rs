@@ -5,8 +5,8 @@
 //! (`--not-digits`), and the features it shares move: single drawn digits read a little
 //! differently, for better or worse, from run to run. Here the network is trained as usual
 //! and frozen; only a logistic regression of its own feature maps before pooling
-//! ([`maps_layer`]) is fitted beside it ([`SideDoubt`]), telling pieces of numbers holding two
-//! digits or more ([`crate::not_digits`]) from single training digits (scans, drawn and as
+//! ([`maps_layer`]) is fitted beside it ([`SideDoubt`]), telling pieces of numbers (two
+//! digits or more, or part of one: [`crate::not_digits`]) from single training digits (scans, drawn and as
 //! pictures). The maps, not the pooled values: pooling throws away *where*, and two digits
 //! side by side are a matter of where (`examples/doubt_features.rs`: 97.6% of held-out pieces
 //! caught at 0.13% of digits doubted, against 62.0% from the pooled values). The ten digits'
