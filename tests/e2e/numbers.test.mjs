@@ -78,6 +78,36 @@ test('mouse on a desktop: numbers read live with a box per digit; tap and hover 
   await context.close();
 });
 
+/** The caption's "NN.N% sure" as a probability, and the chart's tallest bar's. */
+async function sureAndChart(page) {
+  const caption = await page.locator('#confidence').textContent();
+  const sure = Number(caption.match(/([\d.]+)% sure/)[1]) / 100;
+  const best = await page.$$eval('#chart svg rect[data-digit]', (rs) =>
+    Math.max(...rs.map((r) => Number(r.dataset.p))));
+  return { caption, sure, best };
+}
+
+test('a number written in one go that reads as one digit: how sure the network is, and that it may not be one digit', async () => {
+  const { context, page, errors } = await open(env.browser, env.server, DESKTOP);
+  // "11" written in one go, as an N: the network reads a 4 and is sure of it; the doubt
+  // output doubts it is one digit, and the page says so apart from how sure it is.
+  await drawMouse(page, [[[0.35, 0.75], [0.4, 0.25], [0.55, 0.75], [0.6, 0.25]]]);
+  await expectNumber(page, '4', 'an N reads as a 4');
+  let { caption, sure, best } = await sureAndChart(page);
+  assert.match(caption, /^[\d.]+% sure · may not be one digit$/);
+  assert.ok(sure > 0.9, caption);
+  assert.ok(Math.abs(best - sure) < 0.001, `the chart shows what the caption says: ${best} vs ${caption}`);
+  // A lone 1: no doubt said, and the chart agrees with the caption.
+  await page.click('#clear');
+  await drawMouse(page, [[[0.5, 0.25], [0.5, 0.75]]]);
+  await expectNumber(page, '1', 'a lone 1');
+  ({ caption, sure, best } = await sureAndChart(page));
+  assert.match(caption, /^[\d.]+% sure$/);
+  assert.ok(Math.abs(best - sure) < 0.001, `${best} vs ${caption}`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 for (const [name, device, scale] of [
   ['a phone in portrait', PHONE, 0.62],
   ['a 320-pixel-wide phone', { ...PHONE, viewport: { width: 320, height: 640 } }, 0.55],

@@ -21,8 +21,12 @@ pub enum ModelError {
     InputLength { len: usize },
     #[error("inference failed: {0}")]
     Run(String),
-    #[error("model output has shape {shape:?}, expected [{n}, {CLASSES}]")]
-    OutputShape { shape: Vec<usize>, n: usize },
+    #[error("model output has shape {shape:?}, expected [{n}, {width}]")]
+    OutputShape {
+        shape: Vec<usize>,
+        n: usize,
+        width: usize,
+    },
 }
 
 type Plan = std::sync::Arc<TypedSimplePlan>;
@@ -81,11 +85,59 @@ fn shown_tensors(graph: &tract_onnx::pb::GraphProto) -> Vec<(String, String)> {
     shown
 }
 
+/// The two tensors of a doubt output (a model from `digits train --doubt-head`), if the model
+/// has one: its final Softmax reads a `Mul` of the ten scores and a `Sigmoid`, how sure the
+/// network is that the input is one whole digit. Returns (the scores, the Sigmoid's output).
+fn doubt_tensors(graph: &tract_onnx::pb::GraphProto) -> Option<(String, String)> {
+    let output = graph.output.first()?.name.as_str();
+    let maker = |t: &str| graph.node.iter().find(|n| n.output.iter().any(|o| o == t));
+    let softmax = maker(output).filter(|n| n.op_type == "Softmax")?;
+    let mul = maker(softmax.input.first()?).filter(|n| n.op_type == "Mul" && n.input.len() == 2)?;
+    let is_sigmoid = |t: &String| maker(t).is_some_and(|n| n.op_type == "Sigmoid");
+    let (sure, scores) = match (is_sigmoid(&mul.input[0]), is_sigmoid(&mul.input[1])) {
+        (true, false) => (&mul.input[0], &mul.input[1]),
+        (false, true) => (&mul.input[1], &mul.input[0]),
+        _ => return None,
+    };
+    Some((scores.clone(), sure.clone()))
+}
+
+/// One image's answer taken apart ([`Model::predictions`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Prediction {
+    /// The model's output, as [`Model::predict`] gives it: what the number reader weighs. With
+    /// a doubt output, the scores are scaled down by the doubt before their softmax, so a
+    /// digit the network doubts is one comes out flat here.
+    pub probabilities: [f32; CLASSES],
+    /// Which digit the network reads, if the input is one digit: the softmax of the ten scores
+    /// alone, before any doubt. The same ranking as `probabilities`; equal to them for a model
+    /// without a doubt output. What the page shows as "% sure".
+    pub digit: [f32; CLASSES],
+    /// How sure the doubt output is that the input is one whole digit (not two digits or more,
+    /// nor part of one), 0..1; `None` for a model without one.
+    pub one_digit: Option<f32>,
+}
+
+/// Under this [`Prediction::one_digit`], the page and `digits predict` say that what they read
+/// may not be one digit. With the shipped model it flags 96% of the pieces of test numbers that
+/// hold two digits or more, and 0.8% of lone drawn test digits (0.5 would flag 5.4% of them,
+/// and 15% of the 1s): `cargo run --release -p digits-train --example shown_confidence`.
+pub const ONE_DIGIT: f32 = 0.1;
+
+impl Prediction {
+    /// Whether a doubt output doubts the input is one digit (under [`ONE_DIGIT`]).
+    pub fn doubted(&self) -> bool {
+        self.one_digit.is_some_and(|k| k < ONE_DIGIT)
+    }
+}
+
 /// A loaded, optimized model ready to classify batches of 28x28 images.
 pub struct Model {
     plan: Plan,
     /// The extra outputs after the probabilities (tensor, op), when loaded with its layers.
     shown: Vec<(String, String)>,
+    /// Where a doubt output's scores and Sigmoid are among the plan's outputs.
+    doubt: Option<(usize, usize)>,
     metadata: Vec<(String, String)>,
     /// Images per run when the plan was made for a fixed batch size.
     batch: Option<usize>,
@@ -160,6 +212,23 @@ fn softmax(p: &mut [f32; CLASSES]) {
     p.iter_mut().for_each(|v| *v /= sum);
 }
 
+/// The values of an output that holds `width` values for each of `n` images, row by row.
+fn rows(out: &TValue, n: usize, width: usize) -> Result<Vec<f32>, ModelError> {
+    let view = out
+        .to_plain_array_view::<f32>()
+        .map_err(|e| ModelError::Run(chain(&e)))?;
+    if view.shape() != [n, width] {
+        return Err(ModelError::OutputShape {
+            shape: view.shape().to_vec(),
+            n,
+            width,
+        });
+    }
+    Ok(view
+        .as_slice()
+        .map_or_else(|| view.iter().copied().collect(), <[f32]>::to_vec))
+}
+
 /// The whole error chain of a tract error, on one line.
 fn chain(e: &TractError) -> String {
     format!("{e:#}")
@@ -229,13 +298,27 @@ impl Model {
             (Some(graph), true) => shown_tensors(graph),
             _ => Vec::new(),
         };
-        if !shown.is_empty() {
+        // The plan's outputs: the probabilities, the shown layers, then a doubt output's scores
+        // and Sigmoid (where a shown layer is one of them, that output is used).
+        let mut names: Vec<String> = shown.iter().map(|(t, _)| t.clone()).collect();
+        let mut doubt = None;
+        if let Some((scores, sure)) = proto.graph.as_ref().and_then(doubt_tensors) {
+            let mut at = |t: String| {
+                1 + names.iter().position(|n| *n == t).unwrap_or_else(|| {
+                    names.push(t);
+                    names.len() - 1
+                })
+            };
+            doubt = Some((at(scores), at(sure)));
+        }
+        if !names.is_empty() {
             let output = model
                 .outlet_label(model.outputs[0])
                 .ok_or("the model's output has no name")?
                 .to_string();
-            let names = std::iter::once(output).chain(shown.iter().map(|(t, _)| t.clone()));
-            model.select_outputs_by_name(names).map_err(|e| chain(&e))?;
+            model
+                .select_outputs_by_name(std::iter::once(output).chain(names.iter().cloned()))
+                .map_err(|e| chain(&e))?;
         }
         let batch = match (fixed, batch) {
             (Some(n), _) => Some(n.max(1)),
@@ -248,11 +331,12 @@ impl Model {
         };
         let mut typed = model.into_optimized().map_err(|e| chain(&e))?;
         digits_plan_ops::speed_up(&mut typed).map_err(|e| chain(&e))?;
-        Self::check_io(&typed, 1 + shown.len())?;
+        Self::check_io(&typed, 1 + names.len())?;
         let plan = typed.into_runnable().map_err(|e| chain(&e))?;
         let mut loaded = Model {
             plan,
             shown,
+            doubt,
             metadata,
             batch,
             softmax: false,
@@ -260,9 +344,15 @@ impl Model {
         // One trial run on blank images: the output must be CLASSES values per image, and if
         // they are not probabilities the model ends without a Softmax: apply one.
         let trial = loaded
-            .run(&vec![0.0; batch.unwrap_or(1) * PIXELS])
+            .predict(&vec![0.0; batch.unwrap_or(1) * PIXELS])
             .map_err(|e| e.to_string())?;
         loaded.softmax = !trial.iter().all(probabilities);
+        // A Mul of a Sigmoid before the Softmax that is not one value per image times the ten
+        // scores is some other graph: it is read as a model without a doubt output.
+        let blank = vec![0.0; batch.unwrap_or(1) * PIXELS];
+        if loaded.doubt.is_some() && loaded.predictions(&blank).is_err() {
+            loaded.doubt = None;
+        }
         Ok(loaded)
     }
 
@@ -344,58 +434,94 @@ impl Model {
     /// Classifies `images.len() / 784` images (row-major 28x28, 0.0 = background, 1.0 = ink)
     /// and returns their class probabilities.
     pub fn predict(&self, images: &[f32]) -> Result<Vec<[f32; CLASSES]>, ModelError> {
+        self.batched(images, |out, n| self.probabilities(&out[0], n))
+    }
+
+    /// Classifies images as [`Model::predict`] does, with each answer taken apart: the
+    /// probabilities, which digit the ten scores alone read, and how sure a doubt output is
+    /// that the input is one digit.
+    pub fn predictions(&self, images: &[f32]) -> Result<Vec<Prediction>, ModelError> {
+        self.batched(images, |out, n| {
+            let probabilities = self.probabilities(&out[0], n)?;
+            let Some((scores, sure)) = self.doubt else {
+                return Ok(probabilities
+                    .into_iter()
+                    .map(|p| Prediction {
+                        probabilities: p,
+                        digit: p,
+                        one_digit: None,
+                    })
+                    .collect());
+            };
+            let scores = rows(&out[scores], n, CLASSES)?;
+            let sure = rows(&out[sure], n, 1)?;
+            Ok(probabilities
+                .into_iter()
+                .zip(scores.chunks_exact(CLASSES).zip(sure))
+                .map(|(p, (s, k))| {
+                    let mut digit = [0f32; CLASSES];
+                    digit.copy_from_slice(s);
+                    softmax(&mut digit);
+                    Prediction {
+                        probabilities: p,
+                        digit,
+                        one_digit: Some(k),
+                    }
+                })
+                .collect())
+        })
+    }
+
+    /// Whether the model has a doubt output ([`Prediction::one_digit`]).
+    pub fn has_doubt(&self) -> bool {
+        self.doubt.is_some()
+    }
+
+    /// Runs the plan on `images` (a whole number of 28x28 images), as many at a time as it
+    /// was made for, and gathers what `read` takes from each run's outputs for its `n` images.
+    fn batched<T>(
+        &self,
+        images: &[f32],
+        read: impl Fn(&TVec<TValue>, usize) -> Result<Vec<T>, ModelError>,
+    ) -> Result<Vec<T>, ModelError> {
         if images.is_empty() || !images.len().is_multiple_of(PIXELS) {
             return Err(ModelError::InputLength { len: images.len() });
         }
         let Some(b) = self.batch else {
-            return self.run(images);
+            return read(&self.run(images)?, images.len() / PIXELS);
         };
         let mut out = Vec::with_capacity(images.len() / PIXELS);
         for group in images.chunks(b * PIXELS) {
             let n = group.len() / PIXELS;
             if n == b {
-                out.extend(self.run(group)?);
+                out.extend(read(&self.run(group)?, b)?);
             } else {
                 // The last, short group: padded with blank images whose answers are dropped.
                 let mut padded = group.to_vec();
                 padded.resize(b * PIXELS, 0.0);
-                out.extend(self.run(&padded)?.into_iter().take(n));
+                out.extend(read(&self.run(&padded)?, b)?.into_iter().take(n));
             }
         }
         Ok(out)
     }
 
-    /// One run of the plan on `images.len() / 784` images.
-    fn run(&self, images: &[f32]) -> Result<Vec<[f32; CLASSES]>, ModelError> {
+    /// One run of the plan on `images.len() / 784` images: every output.
+    fn run(&self, images: &[f32]) -> Result<TVec<TValue>, ModelError> {
         guarded(|| Ok(self.run_plan(images))).map_err(ModelError::Run)?
     }
 
-    fn run_plan(&self, images: &[f32]) -> Result<Vec<[f32; CLASSES]>, ModelError> {
+    fn run_plan(&self, images: &[f32]) -> Result<TVec<TValue>, ModelError> {
         let n = images.len() / PIXELS;
         let input = Tensor::from_shape(&[n, 1, SIDE, SIDE], images)
             .map_err(|e| ModelError::Run(chain(&e)))?;
-        let out = self
-            .plan
+        self.plan
             .run(tvec!(input.into_tvalue()))
-            .map_err(|e| ModelError::Run(chain(&e)))?;
-        self.probabilities(&out[0], n)
+            .map_err(|e| ModelError::Run(chain(&e)))
     }
 
     /// The probabilities of `n` images from the plan's first output.
     fn probabilities(&self, out: &TValue, n: usize) -> Result<Vec<[f32; CLASSES]>, ModelError> {
-        let out = out
-            .to_plain_array_view::<f32>()
-            .map_err(|e| ModelError::Run(chain(&e)))?;
-        if out.shape() != [n, CLASSES] {
-            return Err(ModelError::OutputShape {
-                shape: out.shape().to_vec(),
-                n,
-            });
-        }
-        let flat = out
-            .as_slice()
-            .ok_or_else(|| ModelError::Run("non-contiguous output".into()))?;
-        Ok(flat
+        Ok(rows(out, n, CLASSES)?
             .chunks_exact(CLASSES)
             .map(|c| {
                 let mut p = [0f32; CLASSES];
@@ -542,6 +668,7 @@ pub use crate::input::{to_input, to_input_into};
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics;
 
     #[test]
     fn garbage_is_a_clear_error() {
@@ -649,6 +776,70 @@ mod tests {
         assert!(matches!(
             model.layers(&x[..10]),
             Err(ModelError::InputLength { .. })
+        ));
+    }
+
+    #[test]
+    fn a_doubt_output_is_taken_apart_and_a_plain_model_has_none() {
+        let bytes = include_bytes!("../../../web/assets/model.onnx");
+        let x = inputs();
+        let plain = Model::from_bytes_for_batch(bytes, "model.onnx", 1).unwrap();
+        let any = Model::from_bytes(bytes, "model.onnx").unwrap();
+        let layers = Model::from_bytes_with_layers(bytes, "model.onnx").unwrap();
+        assert!(plain.has_doubt() && any.has_doubt() && layers.has_doubt());
+        let got = plain.predictions(&x).unwrap();
+        assert_eq!(got.len(), 7);
+        let mut doubted = 0;
+        for (i, (g, p)) in got.iter().zip(plain.predict(&x).unwrap()).enumerate() {
+            // The model's own output is untouched.
+            assert_eq!(g.probabilities, p);
+            let k = g.one_digit.unwrap();
+            assert!(k > 0.0 && k < 1.0, "{k}");
+            doubted += (k < 0.5) as usize;
+            // The digit's probabilities: the same ranking, and the model's output is their
+            // scores times the doubt's factor, softmaxed again.
+            assert_eq!(metrics::argmax(&g.digit), metrics::argmax(&p));
+            assert!((g.digit.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+            let mut again = g.digit.map(|d| d.ln() * k);
+            softmax(&mut again);
+            for (a, b) in again.iter().zip(&p) {
+                assert!((a - b).abs() < 1e-4, "{i}: {again:?} vs {p:?}");
+            }
+            // The top digit is at least as sure before the doubt as after it.
+            let top = metrics::argmax(&p).unwrap();
+            assert!(g.digit[top] >= p[top] - 1e-6);
+            // Every plan answers the same, the layers' one through the Sigmoid it shows.
+            let image = &x[i * PIXELS..(i + 1) * PIXELS];
+            let sigmoid = layers.layers(image).unwrap();
+            let sigmoid = sigmoid.iter().find(|v| v.op == "Sigmoid").unwrap();
+            assert!((sigmoid.values[0] - k).abs() < 1e-6);
+            for other in [&any, &layers] {
+                let o = other.predictions(image).unwrap()[0];
+                assert!((o.one_digit.unwrap() - k).abs() < 1e-5);
+                assert!(
+                    o.digit
+                        .iter()
+                        .zip(&g.digit)
+                        .all(|(a, b)| (a - b).abs() < 1e-5)
+                );
+            }
+        }
+        // The random walks are not digits: the doubt output says so for some of them.
+        assert!(doubted > 0, "{got:?}");
+        let mlp = include_bytes!("../../../web/assets/mlp.onnx");
+        let mlp = Model::from_bytes_for_batch(mlp, "mlp.onnx", 1).unwrap();
+        assert!(!mlp.has_doubt());
+        for (g, p) in mlp
+            .predictions(&x)
+            .unwrap()
+            .iter()
+            .zip(mlp.predict(&x).unwrap())
+        {
+            assert_eq!((g.probabilities, g.digit, g.one_digit), (p, p, None));
+        }
+        assert!(matches!(
+            plain.predictions(&x[..10]),
+            Err(ModelError::InputLength { len: 10 })
         ));
     }
 

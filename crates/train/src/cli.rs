@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use digits_core::PIXELS;
 use digits_core::idx::{self, Labelled, Split};
 use digits_core::metrics::Confusion;
-use digits_core::model::{Model, to_input};
+use digits_core::model::{Model, Prediction, to_input};
 use digits_core::preprocess::Stroke;
 use digits_core::report::{Evaluation, ModelReport, StyleFigures, pick_samples};
 
@@ -711,6 +711,17 @@ fn numbers_cmd(a: &EvalArgs, model: &Model, data: &Path, test: &Labelled) -> Res
     Ok(())
 }
 
+/// How sure the model is that a digit read is `d`, as the page says it: the ten scores' own
+/// probability, and "may not be one digit" where a doubt output doubts it.
+fn sure(p: &Prediction, d: usize) -> String {
+    let doubt = if p.doubted() {
+        ", may not be one digit"
+    } else {
+        ""
+    };
+    format!("{:.1}%{doubt}", 100.0 * p.digit[d])
+}
+
 fn predict_cmd(a: PredictArgs) -> Result<()> {
     let model = load_model(&resolve_default(
         &a.model,
@@ -725,16 +736,20 @@ fn predict_cmd(a: PredictArgs) -> Result<()> {
         if a.json {
             let v = match &result {
                 Ok(r) => {
-                    let p = r.as_ref().map(|r| r.probabilities);
+                    let whole = r.as_ref().map(|r| r.whole);
+                    let p = whole.map(|w| w.probabilities);
                     let digits = r.as_ref().map_or(&[][..], |r| r.digits.as_slice());
+                    let details = r.as_ref().map_or(&[][..], |r| r.details.as_slice());
                     serde_json::json!({
                         "file": name,
                         "digit": p.map(|p| digits_core::metrics::argmax(&p)),
                         "probabilities": p.map(|p| p.to_vec()),
+                        "one_digit": whole.and_then(|w| w.one_digit),
                         "number": digits_core::segment::number(digits),
-                        "digits": digits.iter().map(|d| serde_json::json!({
+                        "digits": digits.iter().zip(details).map(|(d, detail)| serde_json::json!({
                             "digit": d.digit(),
                             "probabilities": d.probabilities.map(|p| p.to_vec()),
+                            "one_digit": detail.and_then(|p| p.one_digit),
                             "box": [d.rect.x0, d.rect.y0, d.rect.width(), d.rect.height()],
                         })).collect::<Vec<_>>(),
                     })
@@ -748,10 +763,10 @@ fn predict_cmd(a: PredictArgs) -> Result<()> {
                     let sure: Vec<String> = r
                         .digits
                         .iter()
-                        .map(|d| {
-                            let p = d.probabilities.unwrap_or([0.0; digits_core::CLASSES]);
-                            let k = d.digit().unwrap_or(0);
-                            format!("{k} {:.1}%", 100.0 * p[k])
+                        .zip(&r.details)
+                        .map(|(d, detail)| match (d.digit(), detail) {
+                            (Some(k), Some(p)) => format!("{k} {}", sure(p, k)),
+                            _ => "? (no answer)".into(),
                         })
                         .collect();
                     println!(
@@ -762,10 +777,10 @@ fn predict_cmd(a: PredictArgs) -> Result<()> {
                     );
                 }
                 Ok(Some(r)) => {
-                    let p = &r.probabilities;
+                    let p = &r.whole.digit;
                     let d = digits_core::metrics::argmax(p).unwrap_or(0);
                     let all: Vec<String> = p.iter().map(|v| format!("{v:.3}")).collect();
-                    println!("{name}: {d} ({:.1}%)  [{}]", 100.0 * p[d], all.join(" "));
+                    println!("{name}: {d} ({})  [{}]", sure(&r.whole, d), all.join(" "));
                 }
                 Ok(None) => println!("{name}: blank (no digit found)"),
                 Err(e) => eprintln!("digits: {name}: {e:#}"),

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use digits_core::CLASSES;
-use digits_core::model::Model;
+use digits_core::model::{Model, Prediction};
 use digits_core::preprocess::{Ink, to_mnist};
 use digits_core::segment::{Digit, Priors, Reader};
 
@@ -74,9 +74,21 @@ pub fn decode(bytes: &[u8]) -> Result<image::DynamicImage> {
 /// A picture read: as one digit (the whole picture, as before numbers) and as a number.
 #[derive(Clone, Debug)]
 pub struct Reading {
-    pub probabilities: [f32; CLASSES],
+    /// The whole picture read as one digit.
+    pub whole: Prediction,
     /// The digits found, left to right (boxes in the picture's pixels).
     pub digits: Vec<Digit>,
+    /// Each of `digits` taken apart ([`Model::predictions`]): which digit its ten scores read,
+    /// and how sure a doubt output is that it is one digit; `None` where the model gave no
+    /// answer.
+    pub details: Vec<Option<Prediction>>,
+}
+
+impl Reading {
+    /// The picture read as one digit: the model's probabilities.
+    pub fn probabilities(&self) -> [f32; CLASSES] {
+        self.whole.probabilities
+    }
 }
 
 /// Reads the digit or number in an image file; `None` if the picture is blank.
@@ -88,7 +100,7 @@ pub fn read_file(model: &Model, path: &Path) -> Result<Option<Reading>> {
     let Some(input) = to_mnist(&ink) else {
         return Ok(None);
     };
-    let Some(probabilities) = model.predict(&input)?.first().copied() else {
+    let Some(whole) = model.predictions(&input)?.first().copied() else {
         return Ok(None);
     };
     let mut failed = None;
@@ -103,8 +115,16 @@ pub fn read_file(model: &Model, path: &Path) -> Result<Option<Reading>> {
     if let Some(e) = failed {
         return Err(e.into());
     }
+    let details = digits
+        .iter()
+        .map(|d| match d.probabilities {
+            Some(_) => Ok(model.predictions(&d.input)?.first().copied()),
+            None => Ok(None),
+        })
+        .collect::<Result<_>>()?;
     Ok(Some(Reading {
-        probabilities,
+        whole,
         digits,
+        details,
     }))
 }

@@ -299,6 +299,9 @@ fn pictures_of_numbers_are_read_digit_by_digit_with_boxes() {
         );
         assert!(b[3] > 20.0 * 3.0 * 0.5, "{k}: {b:?}");
         assert_eq!(digits[k]["probabilities"].as_array().unwrap().len(), 10);
+        // The shipped model's doubt output: how sure it is that this is one digit.
+        let one = digits[k]["one_digit"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&one), "{k}: {one}");
     }
     // One digit: the number is that digit, read exactly as the whole picture.
     assert_eq!(lines[2]["number"], "7");
@@ -306,6 +309,7 @@ fn pictures_of_numbers_are_read_digit_by_digit_with_boxes() {
         lines[2]["digits"][0]["probabilities"],
         lines[2]["probabilities"]
     );
+    assert_eq!(lines[2]["digits"][0]["one_digit"], lines[2]["one_digit"]);
     // The plain output prints the number.
     let out = Command::new(env!("CARGO_BIN_EXE_digits"))
         .current_dir(common::root())

@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use digits_core::CLASSES;
 use digits_core::metrics::argmax;
+use digits_core::model::Prediction;
 use digits_core::segment::Rect;
 
 /// Where the page's model is.
@@ -39,10 +40,13 @@ fn read(probs: &Option<[f32; CLASSES]>) -> Option<usize> {
 
 impl Answer {
     /// The answer for the digits found (each with the model's probabilities, if it ran), the
-    /// digit in focus, whether anything is drawn, and where the model is.
+    /// digit in focus, that digit's answer taken apart if the model gave one (how sure it is
+    /// then comes from the ten scores alone, and the doubt that it is one digit is said
+    /// apart), whether anything is drawn, and where the model is.
     pub fn new(
         digits: &[Option<[f32; CLASSES]>],
         focus: Option<usize>,
+        detail: Option<Prediction>,
         drawn: bool,
         model: ModelStatus,
     ) -> Answer {
@@ -57,12 +61,22 @@ impl Answer {
             (Some(read), true, _) => {
                 let number: String = read.iter().map(|d| d.to_string()).collect();
                 let k = focus.filter(|&k| k < read.len()).unwrap_or(read.len() - 1);
-                let sure = digits[k].map_or(0.0, |p| 100.0 * p[read[k]]);
+                // The detail is of the digit in focus; one that reads another digit is not.
+                let detail = detail.filter(|p| argmax(&p.digit) == Some(read[k]));
+                let sure = detail
+                    .map(|p| p.digit)
+                    .or(digits[k])
+                    .map_or(0.0, |p| 100.0 * p[read[k]]);
+                let doubt = if detail.is_some_and(|p| p.doubted()) {
+                    " · may not be one digit"
+                } else {
+                    ""
+                };
                 let caption = if read.len() == 1 {
-                    format!("{sure:.1}% sure")
+                    format!("{sure:.1}% sure{doubt}")
                 } else {
                     format!(
-                        "{} digits · digit {}: {}, {sure:.1}% sure",
+                        "{} digits · digit {}: {}, {sure:.1}% sure{doubt}",
                         read.len(),
                         k + 1,
                         read[k]
@@ -178,7 +192,7 @@ mod tests {
 
     #[test]
     fn one_digit_names_the_digit_and_how_sure() {
-        let a = Answer::new(&[sure(7, 0.91)], None, true, ModelStatus::Ready);
+        let a = Answer::new(&[sure(7, 0.91)], None, None, true, ModelStatus::Ready);
         assert_eq!((a.data_digit.as_str(), a.data_number.as_str()), ("7", "7"));
         assert_eq!(a.digits, ["7"]);
         assert_eq!(a.caption, "91.0% sure");
@@ -187,7 +201,7 @@ mod tests {
     #[test]
     fn a_number_names_every_digit_and_the_one_in_focus() {
         let digits = [sure(2, 0.99), sure(0, 0.98), sure(2, 0.97), sure(6, 0.5)];
-        let a = Answer::new(&digits, None, true, ModelStatus::Ready);
+        let a = Answer::new(&digits, None, None, true, ModelStatus::Ready);
         assert_eq!(a.data_digit, "", "more than one digit: no single digit");
         assert_eq!(a.data_number, "2026");
         assert_eq!(a.digits, ["2", "0", "2", "6"]);
@@ -195,10 +209,68 @@ mod tests {
             a.caption, "4 digits · digit 4: 6, 50.0% sure",
             "the last by default"
         );
-        let b = Answer::new(&digits, Some(1), true, ModelStatus::Ready);
+        let b = Answer::new(&digits, Some(1), None, true, ModelStatus::Ready);
         assert_eq!(b.caption, "4 digits · digit 2: 0, 98.0% sure");
-        let c = Answer::new(&digits, Some(9), true, ModelStatus::Ready);
+        let c = Answer::new(&digits, Some(9), None, true, ModelStatus::Ready);
         assert_eq!(c.caption, a.caption, "a focus past the end is the last");
+    }
+
+    #[test]
+    fn how_sure_comes_from_the_scores_alone_and_the_doubt_is_said_apart() {
+        // The reader's probabilities of a doubted 6 are flat; its scores alone read a sure 6.
+        let flat = sure(6, 0.4);
+        let detail = |p: f32, one: Option<f32>| Prediction {
+            probabilities: flat.unwrap(),
+            digit: sure(6, p).unwrap(),
+            one_digit: one,
+        };
+        let a = Answer::new(
+            &[flat],
+            None,
+            Some(detail(0.99, Some(0.05))),
+            true,
+            ModelStatus::Ready,
+        );
+        assert_eq!(a.data_number, "6");
+        assert_eq!(a.caption, "99.0% sure · may not be one digit");
+        let b = Answer::new(
+            &[flat],
+            None,
+            Some(detail(0.99, Some(0.4))),
+            true,
+            ModelStatus::Ready,
+        );
+        assert_eq!(b.caption, "99.0% sure", "no doubt worth saying");
+        let c = Answer::new(
+            &[flat],
+            None,
+            Some(detail(0.97, None)),
+            true,
+            ModelStatus::Ready,
+        );
+        assert_eq!(c.caption, "97.0% sure", "a model without a doubt output");
+        // In a number, the detail is the digit in focus's.
+        let digits = [sure(1, 0.99), flat];
+        let d = Answer::new(
+            &digits,
+            Some(1),
+            Some(detail(0.95, Some(0.02))),
+            true,
+            ModelStatus::Ready,
+        );
+        assert_eq!(
+            d.caption,
+            "2 digits · digit 2: 6, 95.0% sure · may not be one digit"
+        );
+        // A detail that reads another digit than the one in focus is not used.
+        let e = Answer::new(
+            &digits,
+            Some(0),
+            Some(detail(0.95, Some(0.02))),
+            true,
+            ModelStatus::Ready,
+        );
+        assert_eq!(e.caption, "2 digits · digit 1: 1, 99.0% sure");
     }
 
     #[test]
@@ -248,7 +320,7 @@ mod tests {
             ),
         ];
         for (digits, drawn, model, sign, caption) in cases {
-            let a = Answer::new(digits, None, drawn, model);
+            let a = Answer::new(digits, None, None, drawn, model);
             assert_eq!((a.data_digit.as_str(), a.data_number.as_str()), ("", ""));
             assert_eq!((a.digits[0].as_str(), a.caption.as_str()), (sign, caption));
         }
@@ -256,7 +328,13 @@ mod tests {
 
     #[test]
     fn nan_probabilities_are_no_answer() {
-        let a = Answer::new(&[Some([f32::NAN; CLASSES])], None, true, ModelStatus::Ready);
+        let a = Answer::new(
+            &[Some([f32::NAN; CLASSES])],
+            None,
+            None,
+            true,
+            ModelStatus::Ready,
+        );
         assert_eq!(a.data_digit, "");
         assert_eq!(a.data_number, "");
     }

@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use digits_core::CLASSES;
-use digits_core::model::StepTime;
+use digits_core::model::{Prediction, StepTime};
 use digits_core::preprocess::{Stroke, strokes_to_mnist};
 use digits_core::segment::{Digit, Reader};
 use digits_core::svg;
@@ -36,6 +36,9 @@ pub struct Draw {
     digits: RefCell<Vec<Digit>>,
     /// The digit the user put in focus (tapped or hovered); `None`: the one written last.
     focus: Cell<Option<usize>>,
+    /// The last digit shown in focus: its input and the model's answer taken apart (read once
+    /// per input, so hovering and re-showing the same digit costs no inference).
+    shown: RefCell<Option<(Vec<f32>, Prediction)>>,
     surface: RefCell<Surface>,
     /// A recognition is asked for on the next animation frame.
     frame_pending: Cell<bool>,
@@ -58,6 +61,7 @@ impl Draw {
             reader: RefCell::new(Reader::default()),
             digits: RefCell::new(Vec::new()),
             focus: Cell::new(None),
+            shown: RefCell::new(None),
             surface: RefCell::new(surface),
             frame_pending: Cell::new(false),
             frame_cb: RefCell::new(None),
@@ -272,6 +276,28 @@ impl Draw {
         })
     }
 
+    /// The answer for the digit in focus's `input`, taken apart: which digit its ten scores
+    /// read and how sure the model is that it is one digit. `None` without a model.
+    fn detail(&self, input: &[f32]) -> Option<Prediction> {
+        if input.is_empty() {
+            return None;
+        }
+        if let Some((seen, p)) = &*self.shown.borrow()
+            && seen == input
+        {
+            return Some(*p);
+        }
+        let p = match self.model.predictions(input)? {
+            Ok(p) => *p.first()?,
+            Err(e) => {
+                js::error(&format!("inference failed: {e}"));
+                return None;
+            }
+        };
+        *self.shown.borrow_mut() = Some((input.to_vec(), p));
+        Some(p)
+    }
+
     /// Reads the current drawing and shows it: the number, the boxes and the digit in focus.
     pub fn show(&self) {
         let strokes = self.pad.borrow().strokes().len();
@@ -295,7 +321,13 @@ impl Draw {
             .filter(|&i| i < digits.len())
             .or_else(|| answer::latest(&strokes));
         let drawn = !self.pad.borrow().is_empty();
-        let answer = Answer::new(&probs, focus, drawn, self.model.status());
+        let shown = focus.and_then(|i| digits.get(i));
+        // The digit in focus as its ten scores alone read it (the number reader weighed them
+        // with the doubt that it is one digit; the doubt is said apart).
+        let detail = shown
+            .filter(|d| d.probabilities.is_some())
+            .and_then(|d| self.detail(&d.input));
+        let answer = Answer::new(&probs, focus, detail, drawn, self.model.status());
         let p = &self.el.prediction;
         let _ = p.set_attribute("data-digit", &answer.data_digit);
         let _ = p.set_attribute("data-number", &answer.data_number);
@@ -314,7 +346,6 @@ impl Draw {
         }
         self.el.digit.set_inner_html(&html);
         self.el.confidence.set_text_content(Some(&answer.caption));
-        let shown = focus.and_then(|i| digits.get(i));
         if let Some(watch) = &*self.watch.borrow() {
             let input = shown.map(|d| d.input.as_slice()).filter(|x| !x.is_empty());
             watch(input, !self.pad.borrow().drawing());
@@ -331,8 +362,9 @@ impl Draw {
             "What the model sees{which}: your drawing as a 28×28 MNIST image"
         )));
         self.el.chart.set_inner_html(&svg::probability_chart(
-            &shown
-                .and_then(|d| d.probabilities)
+            &detail
+                .map(|p| p.digit)
+                .or_else(|| shown.and_then(|d| d.probabilities))
                 .unwrap_or([0.0; CLASSES]),
         ));
         self.el
@@ -438,6 +470,7 @@ impl Draw {
     /// The pad's model changed: every reading is made again with the new one.
     pub fn model_changed(&self) {
         self.reader.borrow_mut().forget();
+        self.shown.borrow_mut().take();
         self.show();
     }
 

@@ -7,7 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use digits_core::CLASSES;
-use digits_core::model::{Model, ModelError, StepTime};
+use digits_core::model::{Model, ModelError, Prediction, StepTime};
 
 use crate::answer::ModelStatus;
 use crate::js::{fetch_bytes, now, warn};
@@ -53,6 +53,15 @@ impl ModelSlot {
     pub fn predict(&self, images: &[f32]) -> Option<Result<Vec<[f32; CLASSES]>, ModelError>> {
         match &*self.state.borrow() {
             State::Ready(m, _) => Some(m.predict(images)),
+            _ => None,
+        }
+    }
+
+    /// The answers for `images` taken apart ([`Model::predictions`]): what the pad shows of
+    /// the digit in focus. `None` without a model.
+    pub fn predictions(&self, images: &[f32]) -> Option<Result<Vec<Prediction>, ModelError>> {
+        match &*self.state.borrow() {
+            State::Ready(m, _) => Some(m.predictions(images)),
             _ => None,
         }
     }
