@@ -94,7 +94,9 @@ test('a number written in one go that reads as one digit: how sure the network i
   await drawMouse(page, [[[0.35, 0.75], [0.4, 0.25], [0.55, 0.75], [0.6, 0.25]]]);
   await expectNumber(page, '4', 'an N reads as a 4');
   let { caption, sure, best } = await sureAndChart(page);
-  assert.match(caption, /^[\d.]+% sure · may not be one digit$/);
+  assert.match(caption, /^[\d.]+% sure$/);
+  assert.ok(await page.locator('#doubt').isVisible(), 'the doubt is said beside the number');
+  assert.equal(await page.locator('#doubt').textContent(), 'may not be one digit');
   assert.ok(sure > 0.9, caption);
   assert.ok(Math.abs(best - sure) < 0.001, `the chart shows what the caption says: ${best} vs ${caption}`);
   // A lone 1: no doubt said, and the chart agrees with the caption.
@@ -104,6 +106,7 @@ test('a number written in one go that reads as one digit: how sure the network i
   ({ caption, sure, best } = await sureAndChart(page));
   assert.match(caption, /^[\d.]+% sure$/);
   assert.ok(Math.abs(best - sure) < 0.001, `${best} vs ${caption}`);
+  assert.ok(!(await page.locator('#doubt').isVisible()), 'no doubt said for a lone 1');
   assert.deepEqual(errors, []);
   await context.close();
 });

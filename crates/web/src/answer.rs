@@ -31,6 +31,9 @@ pub struct Answer {
     pub digits: Vec<String>,
     /// The line under them.
     pub caption: String,
+    /// The doubt output doubts that the digit in focus is one digit (the page says "may not be
+    /// one digit" beside the number).
+    pub doubt: bool,
 }
 
 /// The digit the model reads in `probs`, if it answered with numbers.
@@ -55,6 +58,7 @@ impl Answer {
             data_number: String::new(),
             digits: vec![sign.into()],
             caption: caption.into(),
+            doubt: false,
         };
         let read: Option<Vec<usize>> = digits.iter().map(read).collect();
         match (read, drawn && !digits.is_empty(), model) {
@@ -67,16 +71,11 @@ impl Answer {
                     .map(|p| p.digit)
                     .or(digits[k])
                     .map_or(0.0, |p| 100.0 * p[read[k]]);
-                let doubt = if detail.is_some_and(|p| p.doubted()) {
-                    " · may not be one digit"
-                } else {
-                    ""
-                };
                 let caption = if read.len() == 1 {
-                    format!("{sure:.1}% sure{doubt}")
+                    format!("{sure:.1}% sure")
                 } else {
                     format!(
-                        "{} digits · digit {}: {}, {sure:.1}% sure{doubt}",
+                        "{} digits · digit {}: {}, {sure:.1}% sure",
                         read.len(),
                         k + 1,
                         read[k]
@@ -91,6 +90,7 @@ impl Answer {
                     digits: read.iter().map(|d| d.to_string()).collect(),
                     data_number: number,
                     caption,
+                    doubt: detail.is_some_and(|p| p.doubted()),
                 }
             }
             (_, false, _) => none("?", "Draw a digit or a whole number"),
@@ -232,7 +232,7 @@ mod tests {
             ModelStatus::Ready,
         );
         assert_eq!(a.data_number, "6");
-        assert_eq!(a.caption, "99.0% sure · may not be one digit");
+        assert_eq!((a.caption.as_str(), a.doubt), ("99.0% sure", true));
         let b = Answer::new(
             &[flat],
             None,
@@ -240,7 +240,11 @@ mod tests {
             true,
             ModelStatus::Ready,
         );
-        assert_eq!(b.caption, "99.0% sure", "no doubt worth saying");
+        assert_eq!(
+            (b.caption.as_str(), b.doubt),
+            ("99.0% sure", false),
+            "no doubt worth saying"
+        );
         let c = Answer::new(
             &[flat],
             None,
@@ -248,7 +252,11 @@ mod tests {
             true,
             ModelStatus::Ready,
         );
-        assert_eq!(c.caption, "97.0% sure", "a model without a doubt output");
+        assert_eq!(
+            (c.caption.as_str(), c.doubt),
+            ("97.0% sure", false),
+            "a model without one"
+        );
         // In a number, the detail is the digit in focus's.
         let digits = [sure(1, 0.99), flat];
         let d = Answer::new(
@@ -258,10 +266,8 @@ mod tests {
             true,
             ModelStatus::Ready,
         );
-        assert_eq!(
-            d.caption,
-            "2 digits · digit 2: 6, 95.0% sure · may not be one digit"
-        );
+        assert_eq!(d.caption, "2 digits · digit 2: 6, 95.0% sure");
+        assert!(d.doubt);
         // A detail that reads another digit than the one in focus is not used.
         let e = Answer::new(
             &digits,
@@ -270,7 +276,10 @@ mod tests {
             true,
             ModelStatus::Ready,
         );
-        assert_eq!(e.caption, "2 digits · digit 1: 1, 99.0% sure");
+        assert_eq!(
+            (e.caption.as_str(), e.doubt),
+            ("2 digits · digit 1: 1, 99.0% sure", false)
+        );
     }
 
     #[test]

@@ -346,6 +346,7 @@ impl Draw {
         }
         self.el.digit.set_inner_html(&html);
         self.el.confidence.set_text_content(Some(&answer.caption));
+        self.el.doubt.set_hidden(!answer.doubt);
         if let Some(watch) = &*self.watch.borrow() {
             let input = shown.map(|d| d.input.as_slice()).filter(|x| !x.is_empty());
             watch(input, !self.pad.borrow().drawing());

@@ -36,6 +36,7 @@ elements! {
         prediction: HtmlElement = "prediction",
         digit: HtmlElement = "digit",
         confidence: HtmlElement = "confidence",
+        doubt: HtmlElement = "doubt",
         chart: HtmlElement = "chart",
         chart_caption: HtmlElement = "chart-caption",
         seen: HtmlElement = "seen",
