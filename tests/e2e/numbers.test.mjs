@@ -130,6 +130,9 @@ for (const [name, device, scale] of [
       assert.deepEqual(await page.locator('#pad').boundingBox(), before, 'the pad stayed where the finger is');
     }
     await checkBoxes(page, '2026');
+    // How sure of the digit in focus fits on the phone, not cut with an ellipsis.
+    assert.match(await page.locator('#confidence').textContent(), /^digit 4: 6, [\d.]+% sure$/);
+    assert.ok(await page.$eval('#confidence', (e) => e.scrollWidth <= e.clientWidth), 'the caption fits');
     await page.screenshot({ path: path.join(OUT, `phone-number-${device.viewport.width}.png`) });
     await page.click('#undo');
     await expectNumber(page, '202', 'undo');

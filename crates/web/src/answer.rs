@@ -74,12 +74,8 @@ impl Answer {
                 let caption = if read.len() == 1 {
                     format!("{sure:.1}% sure")
                 } else {
-                    format!(
-                        "{} digits · digit {}: {}, {sure:.1}% sure",
-                        read.len(),
-                        k + 1,
-                        read[k]
-                    )
+                    // The number above says how many digits: on a phone, how sure is what fits.
+                    format!("digit {}: {}, {sure:.1}% sure", k + 1, read[k])
                 };
                 Answer {
                     data_digit: if read.len() == 1 {
@@ -205,12 +201,9 @@ mod tests {
         assert_eq!(a.data_digit, "", "more than one digit: no single digit");
         assert_eq!(a.data_number, "2026");
         assert_eq!(a.digits, ["2", "0", "2", "6"]);
-        assert_eq!(
-            a.caption, "4 digits · digit 4: 6, 50.0% sure",
-            "the last by default"
-        );
+        assert_eq!(a.caption, "digit 4: 6, 50.0% sure", "the last by default");
         let b = Answer::new(&digits, Some(1), None, true, ModelStatus::Ready);
-        assert_eq!(b.caption, "4 digits · digit 2: 0, 98.0% sure");
+        assert_eq!(b.caption, "digit 2: 0, 98.0% sure");
         let c = Answer::new(&digits, Some(9), None, true, ModelStatus::Ready);
         assert_eq!(c.caption, a.caption, "a focus past the end is the last");
     }
@@ -266,7 +259,7 @@ mod tests {
             true,
             ModelStatus::Ready,
         );
-        assert_eq!(d.caption, "2 digits · digit 2: 6, 95.0% sure");
+        assert_eq!(d.caption, "digit 2: 6, 95.0% sure");
         assert!(d.doubt);
         // A detail that reads another digit than the one in focus is not used.
         let e = Answer::new(
@@ -278,7 +271,7 @@ mod tests {
         );
         assert_eq!(
             (e.caption.as_str(), e.doubt),
-            ("2 digits · digit 1: 1, 99.0% sure", false)
+            ("digit 1: 1, 99.0% sure", false)
         );
     }
 
