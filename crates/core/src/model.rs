@@ -441,35 +441,38 @@ impl Model {
     /// probabilities, which digit the ten scores alone read, and how sure a doubt output is
     /// that the input is one digit.
     pub fn predictions(&self, images: &[f32]) -> Result<Vec<Prediction>, ModelError> {
-        self.batched(images, |out, n| {
-            let probabilities = self.probabilities(&out[0], n)?;
-            let Some((scores, sure)) = self.doubt else {
-                return Ok(probabilities
-                    .into_iter()
-                    .map(|p| Prediction {
-                        probabilities: p,
-                        digit: p,
-                        one_digit: None,
-                    })
-                    .collect());
-            };
-            let scores = rows(&out[scores], n, CLASSES)?;
-            let sure = rows(&out[sure], n, 1)?;
-            Ok(probabilities
+        self.batched(images, |out, n| self.taken_apart(out, n))
+    }
+
+    /// The answers of `n` images taken apart, from one run's outputs.
+    fn taken_apart(&self, out: &TVec<TValue>, n: usize) -> Result<Vec<Prediction>, ModelError> {
+        let probabilities = self.probabilities(&out[0], n)?;
+        let Some((scores, sure)) = self.doubt else {
+            return Ok(probabilities
                 .into_iter()
-                .zip(scores.chunks_exact(CLASSES).zip(sure))
-                .map(|(p, (s, k))| {
-                    let mut digit = [0f32; CLASSES];
-                    digit.copy_from_slice(s);
-                    softmax(&mut digit);
-                    Prediction {
-                        probabilities: p,
-                        digit,
-                        one_digit: Some(k),
-                    }
+                .map(|p| Prediction {
+                    probabilities: p,
+                    digit: p,
+                    one_digit: None,
                 })
-                .collect())
-        })
+                .collect());
+        };
+        let scores = rows(&out[scores], n, CLASSES)?;
+        let sure = rows(&out[sure], n, 1)?;
+        Ok(probabilities
+            .into_iter()
+            .zip(scores.chunks_exact(CLASSES).zip(sure))
+            .map(|(p, (s, k))| {
+                let mut digit = [0f32; CLASSES];
+                digit.copy_from_slice(s);
+                softmax(&mut digit);
+                Prediction {
+                    probabilities: p,
+                    digit,
+                    one_digit: Some(k),
+                }
+            })
+            .collect())
     }
 
     /// Whether the model has a doubt output ([`Prediction::one_digit`]).
@@ -539,13 +542,22 @@ impl Model {
     /// model not loaded [with its layers](Model::from_bytes_with_layers) gives only the input
     /// and the probabilities.
     pub fn layers(&self, image: &[f32]) -> Result<Vec<LayerView>, ModelError> {
+        Ok(self.layers_and_prediction(image)?.0)
+    }
+
+    /// [`Model::layers`], and the answer taken apart ([`Model::predictions`]), from the same
+    /// run.
+    pub fn layers_and_prediction(
+        &self,
+        image: &[f32],
+    ) -> Result<(Vec<LayerView>, Prediction), ModelError> {
         if image.len() != PIXELS || self.batch.is_some_and(|b| b != 1) {
             return Err(ModelError::InputLength { len: image.len() });
         }
         guarded(|| Ok(self.run_layers(image))).map_err(ModelError::Run)?
     }
 
-    fn run_layers(&self, image: &[f32]) -> Result<Vec<LayerView>, ModelError> {
+    fn run_layers(&self, image: &[f32]) -> Result<(Vec<LayerView>, Prediction), ModelError> {
         let run_err = |e: TractError| ModelError::Run(chain(&e));
         let input = Tensor::from_shape(&[1, 1, SIDE, SIDE], image).map_err(run_err)?;
         let out = self.plan.run(tvec!(input.into_tvalue())).map_err(run_err)?;
@@ -582,16 +594,16 @@ impl Model {
                     .map_or_else(|| view.iter().copied().collect(), <[f32]>::to_vec),
             });
         }
-        let probabilities = self.probabilities(&out[0], 1)?;
+        let prediction = self.taken_apart(&out, 1)?[0];
         views.push(LayerView {
             name: self.output_name(),
             op: "Softmax".into(),
             channels: CLASSES,
             height: 1,
             width: 1,
-            values: probabilities[0].to_vec(),
+            values: prediction.probabilities.to_vec(),
         });
-        Ok(views)
+        Ok((views, prediction))
     }
 
     /// The name of the model's output tensor.
@@ -810,9 +822,11 @@ mod tests {
             assert!(g.digit[top] >= p[top] - 1e-6);
             // Every plan answers the same, the layers' one through the Sigmoid it shows.
             let image = &x[i * PIXELS..(i + 1) * PIXELS];
-            let sigmoid = layers.layers(image).unwrap();
-            let sigmoid = sigmoid.iter().find(|v| v.op == "Sigmoid").unwrap();
+            let (views, same_run) = layers.layers_and_prediction(image).unwrap();
+            let sigmoid = views.iter().find(|v| v.op == "Sigmoid").unwrap();
             assert!((sigmoid.values[0] - k).abs() < 1e-6);
+            assert_eq!(same_run, layers.predictions(image).unwrap()[0]);
+            assert_eq!(views.last().unwrap().values, same_run.probabilities);
             for other in [&any, &layers] {
                 let o = other.predictions(image).unwrap()[0];
                 assert!((o.one_digit.unwrap() - k).abs() < 1e-5);

@@ -164,17 +164,19 @@ impl Inside {
         self.ensure_models();
         let mut state = self.state.borrow_mut();
         state.input = input.map(<[f32]>::to_vec);
-        let views = match (&state.cnn, input) {
-            (Some(cnn), Some(x)) => match cnn.layers(x) {
-                Ok(v) => Some(v),
+        // The CNN's answer as the card shows it: its ten scores alone (the doubt that it is one
+        // digit would flatten it, and the plain network has none).
+        let (views, cnn_answer) = match (&state.cnn, input) {
+            (Some(cnn), Some(x)) => match cnn.layers_and_prediction(x) {
+                Ok((v, p)) => (Some(v), Some(p.digit)),
                 Err(e) => {
                     js::error(&format!("the layer views failed: {e}"));
-                    None
+                    (None, None)
                 }
             },
-            _ => None,
+            _ => (None, None),
         };
-        state.cnn_answer = views.as_ref().and_then(|v| probabilities(v.last()?));
+        state.cnn_answer = cnn_answer;
         state.mlp_answer = input.and_then(|x| self.mlp_predict(x));
         if let Some(views) = &views {
             self.paint_layers(&mut state, views);
@@ -308,9 +310,10 @@ impl Inside {
         }
     }
 
-    /// The CNN's probabilities for one input (the page's plain plan: the fastest).
+    /// The CNN's probabilities for one input, from its ten scores alone (the page's plain plan:
+    /// the fastest).
     fn cnn_predict(&self, x: &[f32]) -> Option<[f32; CLASSES]> {
-        self.model.predict(x)?.ok()?.first().copied()
+        self.model.predictions(x)?.ok()?.first().map(|p| p.digit)
     }
 
     fn mlp_predict(&self, x: &[f32]) -> Option<[f32; CLASSES]> {
@@ -382,11 +385,6 @@ impl Inside {
     pub fn ready(&self) -> bool {
         matches!(*self.mlp.borrow(), Mlp::Ready(_)) && self.state.borrow().cnn.is_some()
     }
-}
-
-/// The probabilities of the last layer view.
-fn probabilities(view: &LayerView) -> Option<[f32; CLASSES]> {
-    view.values.as_slice().try_into().ok()
 }
 
 /// The canvases under `el`, in document order, with their contexts.
