@@ -5,7 +5,6 @@ use std::io::Cursor;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use digits_core::CLASSES;
 use digits_core::model::{Model, Prediction};
 use digits_core::preprocess::{Ink, to_mnist};
 use digits_core::segment::{Digit, Priors, Reader};
@@ -82,13 +81,6 @@ pub struct Reading {
     /// and how sure a doubt output is that it is one digit; `None` where the model gave no
     /// answer.
     pub details: Vec<Option<Prediction>>,
-}
-
-impl Reading {
-    /// The picture read as one digit: the model's probabilities.
-    pub fn probabilities(&self) -> [f32; CLASSES] {
-        self.whole.probabilities
-    }
 }
 
 /// Reads the digit or number in an image file; `None` if the picture is blank.

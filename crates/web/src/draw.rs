@@ -38,7 +38,7 @@ pub struct Draw {
     focus: Cell<Option<usize>>,
     /// The last digit shown in focus: its input and the model's answer taken apart (read once
     /// per input, so hovering and re-showing the same digit costs no inference).
-    shown: RefCell<Option<(Vec<f32>, Prediction)>>,
+    focus_detail: RefCell<Option<(Vec<f32>, Prediction)>>,
     surface: RefCell<Surface>,
     /// A recognition is asked for on the next animation frame.
     frame_pending: Cell<bool>,
@@ -61,7 +61,7 @@ impl Draw {
             reader: RefCell::new(Reader::default()),
             digits: RefCell::new(Vec::new()),
             focus: Cell::new(None),
-            shown: RefCell::new(None),
+            focus_detail: RefCell::new(None),
             surface: RefCell::new(surface),
             frame_pending: Cell::new(false),
             frame_cb: RefCell::new(None),
@@ -282,7 +282,7 @@ impl Draw {
         if input.is_empty() {
             return None;
         }
-        if let Some((seen, p)) = &*self.shown.borrow()
+        if let Some((seen, p)) = &*self.focus_detail.borrow()
             && seen == input
         {
             return Some(*p);
@@ -294,7 +294,7 @@ impl Draw {
                 return None;
             }
         };
-        *self.shown.borrow_mut() = Some((input.to_vec(), p));
+        *self.focus_detail.borrow_mut() = Some((input.to_vec(), p));
         Some(p)
     }
 
@@ -471,7 +471,7 @@ impl Draw {
     /// The pad's model changed: every reading is made again with the new one.
     pub fn model_changed(&self) {
         self.reader.borrow_mut().forget();
-        self.shown.borrow_mut().take();
+        self.focus_detail.borrow_mut().take();
         self.show();
     }
 
