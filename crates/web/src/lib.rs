@@ -19,7 +19,8 @@
 //!
 //! Stable hooks for tests: canvas `#pad` (with `data-strokes`, the number of strokes),
 //! `#prediction[data-digit][data-number]`, the digit boxes `[data-digit-index][data-digit]
-//! [data-box]` in `#boxes`, buttons `#clear`, `#undo`.
+//! [data-box]` in `#boxes`, `#doubt` (shown when the doubt output doubts the digit in focus is
+//! one digit), buttons `#clear`, `#undo`.
 
 pub mod answer;
 pub mod inside_text;
