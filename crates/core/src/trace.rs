@@ -11,21 +11,24 @@ use crate::SIDE;
 use crate::preprocess::Stroke;
 
 /// Changes whenever the tracer's output changes, so cached traces are made again.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
+
+// THRESHOLD, SPUR and BLOT (tracer 4) were chosen on the first 30,000 MNIST training digits: the
+// settings whose drawings the shipped model misread least (docs/performance.md, *Tracer 4*).
 
 /// Upsampling factor: the skeleton of a 28x28 digit is too coarse to follow curves.
 const UP: usize = 4;
 /// Side of the working grid: the upsampled image with a one-pixel empty border.
 const GRID: usize = SIDE * UP + 2;
 /// Ink at or above this (after bilinear upsampling) is part of the stroke.
-const THRESHOLD: f32 = 0.4;
+const THRESHOLD: f32 = 0.45;
 /// A branch from a junction to a line end shorter than this many stroke widths is a spur.
-const SPUR: f32 = 0.8;
+const SPUR: f32 = 0.3;
 /// Two junctions closer than this many stroke widths are one crossing.
 const MERGE: f32 = 0.9;
 /// Ink farther than this many half stroke widths from the paper is a filled loop (see
 /// `open_blots`).
-const BLOT: f32 = 2.2;
+const BLOT: f32 = 1.9;
 /// A loop shorter than this many stroke widths is a blot, not a loop.
 const SMALL_LOOP: f32 = 2.0;
 /// Two pieces meeting at a junction are one stroke if the line turns by less than this (cosine
@@ -66,8 +69,10 @@ pub fn trace(img: &[f32]) -> Vec<Stroke> {
         .filter_map(|(&s, &d)| s.then_some(d))
         .collect();
     middle.sort_unstable();
+    // A dot can thin away to nothing: then its depth is its deepest point's.
     let half = middle
         .get(middle.len() / 2)
+        .or_else(|| depth.iter().max())
         .map_or(1.0, |&d| d as f32 / 3.0);
     let width = (2.0 * half).clamp(2.0, 4.0 * UP as f32);
     // A blot much thicker than the line (a loop written so small it filled with ink) was a loop:
