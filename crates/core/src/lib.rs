@@ -12,6 +12,7 @@
 //! * [`metrics`]: accuracy, confusion matrix, per-class precision and recall.
 //! * [`report`]: the model report (`MODEL.report.json`) that the trainer writes and the command
 //!   line and the page read.
+//! * [`prediction`]: one image's answer taken apart (output, the digit read, the doubt).
 //! * [`segment`]: a whole number from strokes or a picture, cut into digits by reading them.
 //! * [`trace`]: pen strokes from a scanned digit (the drawn-digit benchmark, pen augmentation).
 //! * [`svg`]: the charts (probabilities, confusion matrix, sample grid) as SVG text.
@@ -35,6 +36,7 @@ pub mod onnx_pb;
 #[cfg(feature = "tract")]
 pub use tract_onnx::pb as onnx_pb;
 pub mod personal;
+pub mod prediction;
 pub mod preprocess;
 pub mod report;
 pub mod segment;

@@ -10,6 +10,7 @@
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
+pub use crate::prediction::{ONE_DIGIT, Prediction};
 use crate::{CLASSES, PIXELS, SIDE};
 
 /// What went wrong loading or running a model.
@@ -100,35 +101,6 @@ fn doubt_tensors(graph: &tract_onnx::pb::GraphProto) -> Option<(String, String)>
         _ => return None,
     };
     Some((scores.clone(), sure.clone()))
-}
-
-/// One image's answer taken apart ([`Model::predictions`]).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Prediction {
-    /// The model's output, as [`Model::predict`] gives it: what the number reader weighs. With
-    /// a doubt output, the scores are scaled down by the doubt before their softmax, so a
-    /// digit the network doubts is one comes out flat here.
-    pub probabilities: [f32; CLASSES],
-    /// Which digit the network reads, if the input is one digit: the softmax of the ten scores
-    /// alone, before any doubt. The same ranking as `probabilities`; equal to them for a model
-    /// without a doubt output. What the page shows as "% sure".
-    pub digit: [f32; CLASSES],
-    /// How sure the doubt output is that the input is one whole digit (not two digits or more,
-    /// nor part of one), 0..1; `None` for a model without one.
-    pub one_digit: Option<f32>,
-}
-
-/// Under this [`Prediction::one_digit`], the page and `digits predict` say that what they read
-/// may not be one digit. With the shipped model it flags 96% of the pieces of test numbers that
-/// hold two digits or more, and 0.8% of lone drawn test digits (0.5 would flag 5.4% of them,
-/// and 15% of the 1s): `cargo run --release -p digits-train --example shown_confidence`.
-pub const ONE_DIGIT: f32 = 0.1;
-
-impl Prediction {
-    /// Whether a doubt output doubts the input is one digit (under [`ONE_DIGIT`]).
-    pub fn doubted(&self) -> bool {
-        self.one_digit.is_some_and(|k| k < ONE_DIGIT)
-    }
 }
 
 /// A loaded, optimized model ready to classify batches of 28x28 images.

@@ -12,15 +12,17 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use crate::prediction::Prediction;
 use crate::preprocess::{Ink, Stroke, rasterize_strokes, to_mnist};
 use crate::{CLASSES, PIXELS};
 
 /// The model's ten probabilities for one input.
 pub type Probabilities = [f32; CLASSES];
 
-/// A classifier: the probabilities for one 28x28 input, or `None` when there is no answer (no
-/// model yet, or it failed).
-pub type Classify<'a> = dyn FnMut(&[f32]) -> Option<Probabilities> + 'a;
+/// A classifier: the answer for one 28x28 input, taken apart, or `None` when there is no answer
+/// (no model yet, or it failed). The reader weighs its `probabilities` (the model's output);
+/// each digit it finds keeps the whole answer, so nothing is read twice.
+pub type Classify<'a> = dyn FnMut(&[f32]) -> Option<Prediction> + 'a;
 
 /// An axis-aligned box, in the drawing's units (pad units or picture pixels).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -80,8 +82,8 @@ pub struct Digit {
     pub rect: Rect,
     /// What the model saw: the 28x28 input.
     pub input: Vec<f32>,
-    /// The model's answer, `None` if it gave none.
-    pub probabilities: Option<Probabilities>,
+    /// The model's answer, taken apart; `None` if it gave none.
+    pub prediction: Option<Prediction>,
     /// The strokes (indices into the drawing) with ink in this digit, ascending; empty for a
     /// picture.
     pub strokes: Vec<usize>,
@@ -90,7 +92,12 @@ pub struct Digit {
 impl Digit {
     /// The digit read, if the model answered.
     pub fn digit(&self) -> Option<usize> {
-        crate::metrics::argmax(&self.probabilities?)
+        crate::metrics::argmax(&self.probabilities()?)
+    }
+
+    /// The model's output for it (what the reader weighed), if the model answered.
+    pub fn probabilities(&self) -> Option<Probabilities> {
+        self.prediction.map(|p| p.probabilities)
     }
 }
 
@@ -244,7 +251,7 @@ trait Pieces {
 #[derive(Clone, Debug)]
 struct Reading {
     input: Option<Vec<f32>>,
-    probabilities: Option<Probabilities>,
+    prediction: Option<Prediction>,
 }
 
 /// Reads numbers, keeping the readings of runs of pieces from one call to the next, so a
@@ -306,16 +313,13 @@ impl Reader {
                 Some(r) => r.clone(),
                 None => {
                     let input = pieces.input(run.clone());
-                    let probabilities = input.as_deref().and_then(&mut *classify);
+                    let prediction = input.as_deref().and_then(&mut *classify);
                     self.last_reads += input.is_some() as usize;
-                    Reading {
-                        input,
-                        probabilities,
-                    }
+                    Reading { input, prediction }
                 }
             };
             // Only answers are kept: a run the model could not read yet is read again.
-            if reading.probabilities.is_some() {
+            if reading.prediction.is_some() {
                 fresh.insert(key, reading.clone());
             }
             runs.insert((run.start, run.end), (rect, reading));
@@ -330,7 +334,7 @@ impl Reader {
                 Digit {
                     rect: *rect,
                     input: reading.input.clone().unwrap_or_else(|| vec![0.0; PIXELS]),
-                    probabilities: reading.probabilities,
+                    prediction: reading.prediction,
                     strokes: pieces.strokes(run),
                 }
             })
@@ -482,9 +486,9 @@ fn best_runs(
     let score = |i: usize, j: usize| -> Option<f32> {
         let (rect, reading) = runs.get(&(i, j))?;
         reading.input.as_ref()?;
-        let confidence = reading
-            .probabilities
-            .map_or(0.5, |pr| pr.iter().copied().fold(0.0f32, f32::max));
+        let confidence = reading.prediction.map_or(0.5, |pr| {
+            pr.probabilities.iter().copied().fold(0.0f32, f32::max)
+        });
         let h = rect.height() / line;
         // Width against the run's own height (a digit is seldom wider than tall), but never
         // against less than half a line (a flat piece is short, not wide).
@@ -1291,7 +1295,7 @@ mod tests {
     /// Reads strokes with the shipped model: the number and the strokes of each digit.
     fn read_strokes(strokes: &[Stroke]) -> (String, Vec<Vec<usize>>) {
         let m = model();
-        let mut classify = |x: &[f32]| m.predict(x).ok().map(|p| p[0]);
+        let mut classify = |x: &[f32]| m.predictions(x).ok().map(|p| p[0]);
         let digits = Reader::default().strokes(strokes, &mut classify);
         (
             number(&digits),
@@ -1433,14 +1437,14 @@ mod tests {
     #[test]
     fn a_lone_digit_reads_exactly_as_it_did_before_numbers() {
         let m = model();
-        let mut classify = |x: &[f32]| m.predict(x).ok().map(|p| p[0]);
+        let mut classify = |x: &[f32]| m.predictions(x).ok().map(|p| p[0]);
         for d in "0123456789T".chars() {
             let strokes = write(&d.to_string(), 0.0, 80.0);
             let digits = Reader::default().strokes(&strokes, &mut classify);
             let whole = crate::preprocess::strokes_to_mnist(&strokes).unwrap();
             assert_eq!(digits.len(), 1);
             assert_eq!(digits[0].input, whole, "{d}: the same input, bit for bit");
-            assert_eq!(digits[0].probabilities, classify(&whole));
+            assert_eq!(digits[0].prediction, classify(&whole));
         }
     }
 
@@ -1584,7 +1588,7 @@ mod tests {
         assert!(
             digits
                 .iter()
-                .all(|d| d.probabilities.is_none() && d.input.len() == PIXELS)
+                .all(|d| d.prediction.is_none() && d.input.len() == PIXELS)
         );
         assert_eq!(number(&digits), "??");
     }
@@ -1592,7 +1596,7 @@ mod tests {
     #[test]
     fn a_growing_drawing_reads_only_what_changed() {
         let m = model();
-        let mut classify = |x: &[f32]| m.predict(x).ok().map(|p| p[0]);
+        let mut classify = |x: &[f32]| m.predictions(x).ok().map(|p| p[0]);
         let mut reader = Reader::default();
         let mut strokes = write("2026", 0.3, 100.0);
         let first = reader.strokes(&strokes, &mut classify);
@@ -1632,7 +1636,7 @@ mod tests {
 
     fn read_ink(ink: &Ink) -> String {
         let m = model();
-        let mut classify = |x: &[f32]| m.predict(x).ok().map(|p| p[0]);
+        let mut classify = |x: &[f32]| m.predictions(x).ok().map(|p| p[0]);
         number(&Reader::new(Priors::pictures()).ink(ink, &mut classify))
     }
 
@@ -1652,7 +1656,7 @@ mod tests {
     #[test]
     fn a_lone_digit_in_a_picture_reads_as_the_whole_picture() {
         let m = model();
-        let mut classify = |x: &[f32]| m.predict(x).ok().map(|p| p[0]);
+        let mut classify = |x: &[f32]| m.predictions(x).ok().map(|p| p[0]);
         let mut ink = picture(&write("5", 0.0, 60.0), 4.0);
         // A speck of dust beside it goes with the digit.
         ink.paint_segment((5.0, 5.0), (5.0, 5.0), 1.0);

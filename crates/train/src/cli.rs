@@ -739,17 +739,16 @@ fn predict_cmd(a: PredictArgs) -> Result<()> {
                     let whole = r.as_ref().map(|r| r.whole);
                     let p = whole.map(|w| w.probabilities);
                     let digits = r.as_ref().map_or(&[][..], |r| r.digits.as_slice());
-                    let details = r.as_ref().map_or(&[][..], |r| r.details.as_slice());
                     serde_json::json!({
                         "file": name,
                         "digit": p.map(|p| digits_core::metrics::argmax(&p)),
                         "probabilities": p.map(|p| p.to_vec()),
                         "one_digit": whole.and_then(|w| w.one_digit),
                         "number": digits_core::segment::number(digits),
-                        "digits": digits.iter().zip(details).map(|(d, detail)| serde_json::json!({
+                        "digits": digits.iter().map(|d| serde_json::json!({
                             "digit": d.digit(),
-                            "probabilities": d.probabilities.map(|p| p.to_vec()),
-                            "one_digit": detail.and_then(|p| p.one_digit),
+                            "probabilities": d.probabilities().map(|p| p.to_vec()),
+                            "one_digit": d.prediction.and_then(|p| p.one_digit),
                             "box": [d.rect.x0, d.rect.y0, d.rect.width(), d.rect.height()],
                         })).collect::<Vec<_>>(),
                     })
@@ -763,8 +762,7 @@ fn predict_cmd(a: PredictArgs) -> Result<()> {
                     let sure: Vec<String> = r
                         .digits
                         .iter()
-                        .zip(&r.details)
-                        .map(|(d, detail)| match (d.digit(), detail) {
+                        .map(|d| match (d.digit(), &d.prediction) {
                             (Some(k), Some(p)) => format!("{k} {}", sure(p, k)),
                             _ => "? (no answer)".into(),
                         })

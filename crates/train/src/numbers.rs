@@ -210,7 +210,7 @@ pub fn read(
     strokes: &[Stroke],
     rng: &mut Rng,
 ) -> (Vec<Digit>, Option<usize>) {
-    let mut classify = |x: &[f32]| model.predict(x).ok().and_then(|p| p.first().copied());
+    let mut classify = |x: &[f32]| model.predictions(x).ok().and_then(|p| p.first().copied());
     let mut reader = Reader::new(*priors);
     let (digits, whole) = match style {
         Style::Picture => match as_picture(strokes, rng) {
@@ -224,7 +224,7 @@ pub fn read(
     };
     let whole = whole
         .and_then(|x| classify(&x))
-        .and_then(|p| digits_core::metrics::argmax(&p));
+        .and_then(|p| digits_core::metrics::argmax(&p.probabilities));
     (digits, whole)
 }
 

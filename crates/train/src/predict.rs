@@ -75,12 +75,9 @@ pub fn decode(bytes: &[u8]) -> Result<image::DynamicImage> {
 pub struct Reading {
     /// The whole picture read as one digit.
     pub whole: Prediction,
-    /// The digits found, left to right (boxes in the picture's pixels).
+    /// The digits found, left to right (boxes in the picture's pixels), each with the model's
+    /// answer taken apart ([`Digit::prediction`]).
     pub digits: Vec<Digit>,
-    /// Each of `digits` taken apart ([`Model::predictions`]): which digit its ten scores read,
-    /// and how sure a doubt output is that it is one digit; `None` where the model gave no
-    /// answer.
-    pub details: Vec<Option<Prediction>>,
 }
 
 /// Reads the digit or number in an image file; `None` if the picture is blank.
@@ -96,7 +93,7 @@ pub fn read_file(model: &Model, path: &Path) -> Result<Option<Reading>> {
         return Ok(None);
     };
     let mut failed = None;
-    let mut classify = |x: &[f32]| match model.predict(x) {
+    let mut classify = |x: &[f32]| match model.predictions(x) {
         Ok(p) => p.first().copied(),
         Err(e) => {
             failed = Some(e);
@@ -107,16 +104,5 @@ pub fn read_file(model: &Model, path: &Path) -> Result<Option<Reading>> {
     if let Some(e) = failed {
         return Err(e.into());
     }
-    let details = digits
-        .iter()
-        .map(|d| match d.probabilities {
-            Some(_) => Ok(model.predictions(&d.input)?.first().copied()),
-            None => Ok(None),
-        })
-        .collect::<Result<_>>()?;
-    Ok(Some(Reading {
-        whole,
-        digits,
-        details,
-    }))
+    Ok(Some(Reading { whole, digits }))
 }

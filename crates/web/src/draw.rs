@@ -36,9 +36,6 @@ pub struct Draw {
     digits: RefCell<Vec<Digit>>,
     /// The digit the user put in focus (tapped or hovered); `None`: the one written last.
     focus: Cell<Option<usize>>,
-    /// The last digit shown in focus: its input and the model's answer taken apart (read once
-    /// per input, so hovering and re-showing the same digit costs no inference).
-    focus_detail: RefCell<Option<(Vec<f32>, Prediction)>>,
     surface: RefCell<Surface>,
     /// A recognition is asked for on the next animation frame.
     frame_pending: Cell<bool>,
@@ -61,7 +58,6 @@ impl Draw {
             reader: RefCell::new(Reader::default()),
             digits: RefCell::new(Vec::new()),
             focus: Cell::new(None),
-            focus_detail: RefCell::new(None),
             surface: RefCell::new(surface),
             frame_pending: Cell::new(false),
             frame_cb: RefCell::new(None),
@@ -265,37 +261,15 @@ impl Draw {
             .strokes(self.pad.borrow().strokes(), &mut classify)
     }
 
-    /// The model's probabilities for an input, if there is one and a model.
-    fn classify(&self, input: Option<&[f32]>) -> Option<[f32; CLASSES]> {
-        input.and_then(|img| match self.model.predict(img)? {
+    /// The model's answer for an input, taken apart, if there is one and a model.
+    fn classify(&self, input: Option<&[f32]>) -> Option<Prediction> {
+        input.and_then(|img| match self.model.predictions(img)? {
             Ok(p) => p.first().copied(),
             Err(e) => {
                 js::error(&format!("inference failed: {e}"));
                 None
             }
         })
-    }
-
-    /// The answer for the digit in focus's `input`, taken apart: which digit its ten scores
-    /// read and how sure the model is that it is one digit. `None` without a model.
-    fn detail(&self, input: &[f32]) -> Option<Prediction> {
-        if input.is_empty() {
-            return None;
-        }
-        if let Some((seen, p)) = &*self.focus_detail.borrow()
-            && seen == input
-        {
-            return Some(*p);
-        }
-        let p = match self.model.predictions(input)? {
-            Ok(p) => *p.first()?,
-            Err(e) => {
-                js::error(&format!("inference failed: {e}"));
-                return None;
-            }
-        };
-        *self.focus_detail.borrow_mut() = Some((input.to_vec(), p));
-        Some(p)
     }
 
     /// Reads the current drawing and shows it: the number, the boxes and the digit in focus.
@@ -313,7 +287,7 @@ impl Draw {
     /// and the model's view of the digit in focus.
     fn render(&self) {
         let digits = self.digits.borrow();
-        let probs: Vec<Option<[f32; CLASSES]>> = digits.iter().map(|d| d.probabilities).collect();
+        let probs: Vec<Option<[f32; CLASSES]>> = digits.iter().map(|d| d.probabilities()).collect();
         let strokes: Vec<Vec<usize>> = digits.iter().map(|d| d.strokes.clone()).collect();
         let focus = self
             .focus
@@ -322,11 +296,10 @@ impl Draw {
             .or_else(|| answer::latest(&strokes));
         let drawn = !self.pad.borrow().is_empty();
         let shown = focus.and_then(|i| digits.get(i));
-        // The digit in focus as its ten scores alone read it (the number reader weighed them
-        // with the doubt that it is one digit; the doubt is said apart).
-        let detail = shown
-            .filter(|d| d.probabilities.is_some())
-            .and_then(|d| self.detail(&d.input));
+        // The digit in focus's answer taken apart: the chart shows its ten scores alone (the
+        // number reader weighed them with the doubt that it is one digit; the doubt is said
+        // apart).
+        let detail = shown.and_then(|d| d.prediction);
         let answer = Answer::new(&probs, focus, detail, drawn, self.model.status());
         let p = &self.el.prediction;
         let _ = p.set_attribute("data-digit", &answer.data_digit);
@@ -363,10 +336,7 @@ impl Draw {
             "What the model sees{which}: your drawing as a 28×28 MNIST image"
         )));
         self.el.chart.set_inner_html(&svg::probability_chart(
-            &detail
-                .map(|p| p.digit)
-                .or_else(|| shown.and_then(|d| d.probabilities))
-                .unwrap_or([0.0; CLASSES]),
+            &detail.map_or([0.0; CLASSES], |p| p.digit),
         ));
         self.el
             .chart_caption
@@ -471,7 +441,6 @@ impl Draw {
     /// The pad's model changed: every reading is made again with the new one.
     pub fn model_changed(&self) {
         self.reader.borrow_mut().forget();
-        self.focus_detail.borrow_mut().take();
         self.show();
     }
 
@@ -484,7 +453,7 @@ impl Draw {
             let input = strokes_to_mnist(&strokes)?;
             let read = self
                 .classify(Some(&input))
-                .and_then(|p| digits_core::metrics::argmax(&p));
+                .and_then(|p| digits_core::metrics::argmax(&p.probabilities));
             return Some((read, input, strokes));
         }
         let digits = self.digits.borrow();

@@ -6,7 +6,6 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use digits_core::CLASSES;
 use digits_core::model::{Model, ModelError, Prediction, StepTime};
 
 use crate::answer::ModelStatus;
@@ -49,16 +48,8 @@ impl ModelSlot {
         }
     }
 
-    /// The class probabilities of `images` (28x28 each, 0..1), or `None` without a model.
-    pub fn predict(&self, images: &[f32]) -> Option<Result<Vec<[f32; CLASSES]>, ModelError>> {
-        match &*self.state.borrow() {
-            State::Ready(m, _) => Some(m.predict(images)),
-            _ => None,
-        }
-    }
-
-    /// The answers for `images` taken apart ([`Model::predictions`]): what the pad shows of
-    /// the digit in focus. `None` without a model.
+    /// The answers for `images` (28x28 each, 0..1) taken apart ([`Model::predictions`]): what
+    /// the pad reads with. `None` without a model.
     pub fn predictions(&self, images: &[f32]) -> Option<Result<Vec<Prediction>, ModelError>> {
         match &*self.state.borrow() {
             State::Ready(m, _) => Some(m.predictions(images)),
