@@ -1,6 +1,6 @@
 //! One image's answer from a digit model, taken apart: what the model outputs, which digit its
 //! ten scores read, and how sure a doubt output is that the image is one digit. Plain data, so
-//! the number reader ([`crate::segment`]) keeps it without running models itself.
+//! the number reader keeps it without running models itself.
 
 use crate::CLASSES;
 
