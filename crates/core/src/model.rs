@@ -420,14 +420,7 @@ impl Model {
     fn taken_apart(&self, out: &TVec<TValue>, n: usize) -> Result<Vec<Prediction>, ModelError> {
         let probabilities = self.probabilities(&out[0], n)?;
         let Some((scores, sure)) = self.doubt else {
-            return Ok(probabilities
-                .into_iter()
-                .map(|p| Prediction {
-                    probabilities: p,
-                    digit: p,
-                    one_digit: None,
-                })
-                .collect());
+            return Ok(probabilities.into_iter().map(Prediction::plain).collect());
         };
         let scores = rows(&out[scores], n, CLASSES)?;
         let sure = rows(&out[sure], n, 1)?;
