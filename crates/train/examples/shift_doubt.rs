@@ -23,7 +23,7 @@ fn main() -> Result<()> {
     let bytes = std::fs::read(input).with_context(|| format!("reading {input}"))?;
     let mut net = import::from_onnx(&bytes, input)?;
     if let Some(side) = net.side_doubt.as_mut() {
-        side.bias += delta;
+        side.head.bias += delta;
     } else if net.has_doubt() {
         let last = net
             .layers

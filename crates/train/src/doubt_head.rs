@@ -16,6 +16,7 @@
 use digits_core::{CLASSES, PIXELS};
 
 use crate::layers::dot;
+pub use crate::net::Head;
 use crate::net::{Mode, Network, SideDoubt, Workspace};
 use crate::rng::Rng;
 use crate::spec::Op;
@@ -97,20 +98,6 @@ pub fn features(net: &Network, images: &[f32], layer: usize) -> Vec<f32> {
         out.extend_from_slice(ws.activation(layer));
     }
     out
-}
-
-/// The doubt output's weights (one per feature) and bias.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Head {
-    pub weights: Vec<f32>,
-    pub bias: f32,
-}
-
-impl Head {
-    /// The doubt (a logit) of one feature vector.
-    pub fn doubt(&self, features: &[f32]) -> f32 {
-        dot(&self.weights, features) + self.bias
-    }
 }
 
 /// `acc += s * x`.
@@ -389,8 +376,7 @@ pub fn attach(net: &Network, head: &Head, layer: usize) -> Result<Network, Doubt
     let mut out = net.clone();
     out.side_doubt = Some(SideDoubt {
         layer,
-        weights: head.weights.clone(),
-        bias: head.bias,
+        head: head.clone(),
     });
     Ok(out)
 }

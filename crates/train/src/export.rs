@@ -289,7 +289,7 @@ fn build(
     if let Some(side) = &net.side_doubt
         && let Some(Some(maps)) = tensors.get(side.layer)
     {
-        side_doubt(&mut b, maps, &side.weights, side.bias);
+        side_doubt(&mut b, maps, &side.head.weights, side.head.bias);
     }
     b.node("Softmax", vec![], vec![int("axis", 1)]);
     // Name the last tensor `probabilities`.

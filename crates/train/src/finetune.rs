@@ -190,8 +190,10 @@ mod tests {
         // the frozen network, it is no parameter of the run.
         let side = crate::net::SideDoubt {
             layer: 0,
-            weights: vec![0.01; PIXELS],
-            bias: -2.0,
+            head: crate::net::Head {
+                weights: vec![0.01; PIXELS],
+                bias: -2.0,
+            },
         };
         learns_the_personal_samples("flatten,fc10", Some(side));
     }

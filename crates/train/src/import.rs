@@ -167,8 +167,10 @@ fn read(bytes: &[u8]) -> Result<Network, String> {
                     };
                     side_doubt = Some(crate::net::SideDoubt {
                         layer,
-                        weights: std::mem::take(w),
-                        bias,
+                        head: crate::net::Head {
+                            weights: std::mem::take(w),
+                            bias,
+                        },
                     });
                     doubt = None;
                     continue;
@@ -299,10 +301,10 @@ fn read(bytes: &[u8]) -> Result<Network, String> {
     }
     if let Some(side) = side_doubt {
         let size = net.layers.get(side.layer).map_or(0, |l| l.output.size());
-        if side.weights.len() != size {
+        if side.head.weights.len() != size {
             return Err(format!(
                 "the doubt output reads {} values of layer {}, which gives {size}",
-                side.weights.len(),
+                side.head.weights.len(),
                 side.layer + 1
             ));
         }

@@ -77,12 +77,20 @@ pub struct Network {
 pub struct SideDoubt {
     /// The layer whose output (all of it, flattened) it reads.
     pub layer: usize,
+    /// Its weights, one per value of that output, and bias.
+    pub head: Head,
+}
+
+/// A logistic output's weights (one per feature) and bias: the doubt output without the layer
+/// it reads (what `doubt_head::fit` finds from features alone).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Head {
     pub weights: Vec<f32>,
     pub bias: f32,
 }
 
-impl SideDoubt {
-    /// The doubt (a logit) of one image's output of [`SideDoubt::layer`].
+impl Head {
+    /// The doubt (a logit) of one feature vector.
     pub fn doubt(&self, features: &[f32]) -> f32 {
         layers::dot(&self.weights, features) + self.bias
     }
@@ -154,7 +162,11 @@ impl Network {
     /// The model's parameters: the trainable ones and a doubt output's beside them
     /// ([`SideDoubt`]), what its file holds.
     pub fn model_param_count(&self) -> usize {
-        self.params.len() + self.side_doubt.as_ref().map_or(0, |s| s.weights.len() + 1)
+        self.params.len()
+            + self
+                .side_doubt
+                .as_ref()
+                .map_or(0, |s| s.head.weights.len() + 1)
     }
 
     /// The network's outputs per image: the ten digits' scores, and with a doubt output
@@ -209,7 +221,7 @@ impl Network {
                 let logits: Vec<f32> = ws
                     .digit_logits()
                     .zip(maps.chunks_exact(per.max(1)))
-                    .flat_map(|(z, f)| z.iter().copied().chain([side.doubt(f)]))
+                    .flat_map(|(z, f)| z.iter().copied().chain([side.head.doubt(f)]))
                     .collect();
                 layers::doubt_probabilities(m, &logits, probs);
             } else if self.has_doubt() {
