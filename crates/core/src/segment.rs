@@ -230,6 +230,11 @@ const MAX_CUTS: usize = 3;
 const SEAM_APART: f32 = 0.07;
 /// At most this many seams through one blob.
 const SEAM_MAX: usize = 16;
+/// The leans a seam may take, in columns per row down (straight first): the digits of a
+/// slanted number touch along a slanted line, which a straight seam crosses twice. Chosen on
+/// numbers written with training digits (`tune_numbers picture 4000 --seeds 2`: right count
+/// 94.71% straight, 95.63% with leans of 0.2, 95.84% with these).
+const SLOPES: [f32; 3] = [0.0, -0.1, 0.1];
 
 /// What segmentation needs from a drawing: pieces in left-to-right order.
 trait Pieces {
@@ -925,12 +930,14 @@ struct Seam {
     runs: usize,
 }
 
-/// The seam down rows `rows` that crosses fewest pixels where `inked` (ties: nearest to column
-/// `centre`), keeping within `reach` columns of `centre` and inside `cols`.
+/// The seam down rows `rows` that crosses fewest pixels where `inked` (ties: nearest to its
+/// centre line), keeping within `reach` columns of that line and inside `cols`. The centre
+/// line passes column `centre` at the middle row and leans `slope` columns per row down (a
+/// slanted number's digits touch along a slanted line).
 fn seam(
     rows: Range<usize>,
     cols: Range<usize>,
-    centre: usize,
+    (centre, slope): (usize, f32),
     reach: usize,
     inked: impl Fn(usize, usize) -> bool,
 ) -> Seam {
@@ -941,13 +948,25 @@ fn seam(
             runs: 0,
         };
     }
-    let lo = centre.saturating_sub(reach).max(cols.start);
-    let hi = (centre + reach + 1).min(cols.end).max(lo + 1);
-    let m = hi - lo;
-    // Ink outweighs any detour: a detour costs at most `reach` per row.
-    let ink_cost = 1 + (reach as u64 + 1) * rows.len() as u64;
-    let cost =
-        |x: usize, y: usize| x.abs_diff(centre) as u64 + if inked(x, y) { ink_cost } else { 0 };
+    let n = rows.len();
+    let mid = (n / 2) as f32;
+    // Row r's centre, and its window of columns lo[r]..hi[r] (never empty, inside `cols`).
+    let line: Vec<usize> = (0..n)
+        .map(|r| {
+            let x = centre as f32 + slope * (r as f32 - mid);
+            (x.round().max(cols.start as f32) as usize).min(cols.end - 1)
+        })
+        .collect();
+    let lo: Vec<usize> = line
+        .iter()
+        .map(|&c| c.saturating_sub(reach).max(cols.start))
+        .collect();
+    let hi: Vec<usize> = line
+        .iter()
+        .map(|&c| (c + reach + 1).min(cols.end))
+        .collect();
+    // Ink outweighs any detour: a detour costs at most `reach` (and the rounding) per row.
+    let ink_cost = 1 + (reach as u64 + 2) * n as u64;
     // A step to the side also passes the pixel below the one it leaves, so a seam cannot
     // slip between two pixels that touch only at a corner (blobs join them).
     let step = |from: usize, x: usize, y: usize| {
@@ -957,34 +976,52 @@ fn seam(
             0
         }
     };
-    // totals[r * m + j]: the cheapest seam from the top row to column lo + j of row r.
-    let mut totals = vec![0u64; rows.len() * m];
+    // The columns of row r - 1 a seam at column x of row r can come from: its neighbours in
+    // that row's window, or (where a lean moved the window past them) the window's nearest.
+    let from = |r: usize, x: usize| -> Range<usize> {
+        let (w0, w1) = (lo[r - 1], hi[r - 1]);
+        let (a, b) = (x.saturating_sub(1).max(w0), (x + 2).min(w1));
+        if a < b {
+            a..b
+        } else if x < w0 {
+            w0..w0 + 1
+        } else {
+            w1 - 1..w1
+        }
+    };
+    // totals[r * width + x - lo[r]]: the cheapest seam from the top row to column x of row r.
+    let width = 2 * reach + 1;
+    let mut totals = vec![0u64; n * width];
     for (r, y) in rows.clone().enumerate() {
-        for j in 0..m {
+        for x in lo[r]..hi[r] {
             let before = if r == 0 {
                 0
             } else {
-                let prev = &totals[(r - 1) * m..r * m];
-                (j.saturating_sub(1)..(j + 2).min(m))
-                    .map(|k| prev[k] + step(lo + k, lo + j, y))
+                let prev = &totals[(r - 1) * width..];
+                from(r, x)
+                    .map(|k| prev[k - lo[r - 1]] + step(k, x, y))
                     .min()
                     .unwrap_or(0)
             };
-            totals[r * m + j] = before + cost(lo + j, y);
+            let own = x.abs_diff(line[r]) as u64 + if inked(x, y) { ink_cost } else { 0 };
+            totals[r * width + x - lo[r]] = before + own;
         }
     }
     // Back from the cheapest end.
-    let mut xs = vec![lo; rows.len()];
-    let mut at = (0..m).min_by_key(|&k| totals[(rows.len() - 1) * m + k]);
-    for r in (0..rows.len()).rev() {
-        let j = at.unwrap_or(0);
-        xs[r] = lo + j;
-        at = (r > 0).then(|| {
+    let last = n - 1;
+    let mut x = (lo[last]..hi[last])
+        .min_by_key(|&x| totals[last * width + x - lo[last]])
+        .unwrap_or(lo[last]);
+    let mut xs = vec![x; n];
+    for r in (0..n).rev() {
+        xs[r] = x;
+        if r > 0 {
             let y = rows.start + r;
-            (j.saturating_sub(1)..(j + 2).min(m))
-                .min_by_key(|&k| totals[(r - 1) * m + k] + step(lo + k, lo + j, y))
-                .unwrap_or(j)
-        });
+            let prev = &totals[(r - 1) * width..];
+            x = from(r, x)
+                .min_by_key(|&k| prev[k - lo[r - 1]] + step(k, x, y))
+                .unwrap_or(x);
+        }
     }
     // The ink it crosses, counting the pixels its side steps pass, and its separate lines.
     let mut ink = 0;
@@ -1066,24 +1103,9 @@ impl<'a> InkPieces<'a> {
             }
             lengths.sort_unstable();
             let pen = lengths.get(lengths.len() / 2).copied().unwrap_or(1) as f32;
-            // Seams start every `step` columns from where cuts may be (as [`cut_places`]
-            // samples them): a few dozen per line height, whatever the picture's size.
-            let wide_enough = rect.width() >= cut_width * line;
-            let step = (line / 64.0).max(1.0);
-            let first = rect.x0 + CUT_MARGIN * line;
-            let seams: Vec<Seam> = if wide_enough {
-                (0..)
-                    .map(|k| first + k as f32 * step)
-                    .take_while(|&x| x <= rect.x1 - CUT_MARGIN * line)
-                    .map(|x| seam(y0..y1, x0..x1, (x as usize).min(x1 - 1), reach, inked))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let nearest = |x: f32| ((x - first) / step).round().max(0.0) as usize;
-            let at = |x: f32| seams.get(nearest(x).min(seams.len().saturating_sub(1)));
             // Per row of the box, the blob's leftmost and rightmost ink (a seam that leaves
             // all of it on one side cuts nothing off).
+            let wide_enough = rect.width() >= cut_width * line;
             let extents: Vec<Option<(usize, usize)>> = if wide_enough {
                 (y0..y1)
                     .map(|y| {
@@ -1100,20 +1122,41 @@ impl<'a> InkPieces<'a> {
                 rows().any(|(e, &x)| e.is_some_and(|(first, _)| first < x))
                     && rows().any(|(e, &x)| e.is_some_and(|(_, last)| last > x))
             };
-            // A place to cut is where a seam down the blob crosses one line, and little of it:
-            // a bridge where two digits touch, or the length of a contact where two round
-            // digits lean on each other (or a flat bar, whose stub the priors find too short
-            // for a digit).
-            let cost = |x: f32| {
-                let Some(s) = at(x) else {
-                    return f32::INFINITY;
-                };
+            // What a cut along a seam costs: the ink it crosses, if it crosses one line, and
+            // little of it (a bridge where two digits touch, or the length of a contact where
+            // two round digits lean on each other, or a flat bar, whose stub the priors find
+            // too short for a digit), and divides the blob.
+            let toll = |s: &Seam| {
                 if s.runs == 1 && s.ink as f32 <= SEAM_INK * pen && divides(s) {
                     s.ink as f32
                 } else {
                     f32::INFINITY
                 }
             };
+            // Seams start every `step` columns from where cuts may be (as [`cut_places`]
+            // samples them): a few dozen per line height, whatever the picture's size. From
+            // each, the one of the [`SLOPES`] that costs least (the first of equals).
+            let step = (line / 64.0).max(1.0);
+            let first = rect.x0 + CUT_MARGIN * line;
+            let seams: Vec<Seam> = if wide_enough {
+                (0..)
+                    .map(|k| first + k as f32 * step)
+                    .take_while(|&x| x <= rect.x1 - CUT_MARGIN * line)
+                    .map(|x| {
+                        let centre = (x as usize).min(x1 - 1);
+                        SLOPES
+                            .iter()
+                            .map(|&slope| seam(y0..y1, x0..x1, (centre, slope), reach, inked))
+                            .min_by(|a, b| toll(a).total_cmp(&toll(b)))
+                            .unwrap_or_else(|| seam(y0..y1, x0..x1, (centre, 0.0), reach, inked))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let nearest = |x: f32| ((x - first) / step).round().max(0.0) as usize;
+            let at = |x: f32| seams.get(nearest(x).min(seams.len().saturating_sub(1)));
+            let cost = |x: f32| at(x).map_or(f32::INFINITY, toll);
             let spacing = (SEAM_APART, SEAM_MAX);
             let cuts: Vec<&Seam> =
                 cut_places((rect.x0, rect.x1), line, cut_width, step, spacing, cost)
@@ -1713,29 +1756,54 @@ mod tests {
         let bars = |x: usize, y: usize| {
             (5..15).contains(&x) || (25..35).contains(&x) || (14..17).contains(&y) && x < 35
         };
-        let s = seam(0..30, 0..40, 20, 8, bars);
+        let s = seam(0..30, 0..40, (20, 0.0), 8, bars);
         assert_eq!((s.ink, s.runs), (3, 1));
         assert!(s.xs.iter().all(|x| (15..25).contains(x)), "{:?}", s.xs);
         // A blot in its way: it goes round within reach, and pays nothing.
         let blot = |x: usize, y: usize| (8..12).contains(&x) && (5..9).contains(&y);
-        let s = seam(0..20, 0..30, 10, 3, blot);
+        let s = seam(0..20, 0..30, (10, 0.0), 3, blot);
         assert_eq!((s.ink, s.runs), (0, 0));
         assert!(s.xs.iter().all(|x| x.abs_diff(10) <= 3));
         // Not past its reach: then it crosses the blot where it is thinnest.
-        let s = seam(0..20, 0..30, 10, 1, blot);
+        let s = seam(0..20, 0..30, (10, 0.0), 1, blot);
         assert_eq!((s.ink, s.runs), (4, 1));
         // A line one pixel thick on the diagonal (its pixels touch only at corners) is
         // crossed, not slipped through.
         let diagonal = |x: usize, y: usize| x == y;
         for centre in 3..17 {
-            let s = seam(0..20, 0..20, centre, 4, diagonal);
+            let s = seam(0..20, 0..20, (centre, 0.0), 4, diagonal);
             assert!(s.ink >= 1 && s.runs == 1, "from {centre}: {s:?}");
         }
         // Nothing to cross: nothing crossed.
-        assert_eq!(seam(3..3, 0..5, 2, 1, diagonal).runs, 0);
-        assert_eq!(seam(0..4, 2..2, 2, 1, diagonal).xs, vec![2; 4]);
+        assert_eq!(seam(3..3, 0..5, (2, 0.0), 1, diagonal).runs, 0);
+        assert_eq!(seam(0..4, 2..2, (2, 0.0), 1, diagonal).xs, vec![2; 4]);
         // Reach 0 is a straight cut.
-        let s = seam(0..20, 0..20, 7, 0, diagonal);
+        let s = seam(0..20, 0..20, (7, 0.0), 0, diagonal);
         assert_eq!((s.xs, s.ink), (vec![7; 20], 1));
+    }
+
+    #[test]
+    fn a_leaning_seam_follows_a_slanted_gap() {
+        // Two bars leaning a quarter column a row, three columns apart, joined by a bridge in
+        // rows 10..13; the gap's middle is column 15 at row 0, 20 at row 20 and 25 at row 40.
+        let gap = |y: usize| 20.0 + 0.25 * (y as f32 - 20.0);
+        let bars = |x: usize, y: usize| {
+            let d = x as f32 - gap(y);
+            (2.0..=8.0).contains(&d.abs()) || (10..13).contains(&y) && d.abs() <= 8.0
+        };
+        // Leaning with the gap, a seam near its middle crosses only the bridge.
+        let s = seam(0..41, 0..45, (20, 0.25), 1, bars);
+        assert_eq!((s.ink, s.runs), (3, 1), "{:?}", s.xs);
+        assert!(
+            s.xs.iter()
+                .enumerate()
+                .all(|(y, &x)| (x as f32 - gap(y)).abs() < 2.0)
+        );
+        // Straight, within the same reach, it cannot keep in the gap: it crosses a bar too.
+        assert!(seam(0..41, 0..45, (20, 0.0), 1, bars).runs >= 2);
+        // Leaning the other way, worse still; and a lean never leaves the columns it is given.
+        assert!(seam(0..41, 0..45, (20, -0.25), 1, bars).runs >= 2);
+        let s = seam(0..41, 10..30, (12, -0.5), 2, bars);
+        assert!(s.xs.iter().all(|x| (10..30).contains(x)), "{:?}", s.xs);
     }
 }

@@ -9,8 +9,10 @@
 //! cargo run --release -p digits-train --example tune_numbers -- picture 4000 cut_cost=1.5
 //! cargo run --release -p digits-train --example tune_numbers -- drawn 4000 --search 40
 //! cargo run --release -p digits-train --example tune_numbers -- drawn 4000 --model other.onnx
+//! cargo run --release -p digits-train --example tune_numbers -- drawn 4000 --seeds 4
 //! ```
 //!
+//! `--seeds N` reads N drawings of the same numbers (seeds 7, 8, ...), for steadier figures.
 //! Prints the share of numbers with the right count of digits, the share read exactly, and how
 //! many of the first half as many lone digits were split (the search maximizes exact + count / 2
 //! - 8 x split, so a lone digit split weighs most).
@@ -51,14 +53,20 @@ struct Bench<'a> {
     style: Style,
     traces: &'a [Vec<digits_core::preprocess::Stroke>],
     labels: &'a [u8],
+    /// How many drawings of the same numbers (seeds `SEED`, `SEED + 1`, ...) are read.
+    seeds: u64,
 }
 
 impl Bench<'_> {
     /// (objective, exact, right count, lone digits split) as shares.
     fn run(&self, p: &Priors) -> Result<(f64, f64, f64, f64)> {
-        let (read, alone) =
-            numbers::evaluate(self.model, p, self.style, SEED, self.traces, self.labels, 2)?;
-        let alone = &alone[..alone.len() / 2];
+        let (mut read, mut alone) = (Vec::new(), Vec::new());
+        for seed in SEED..SEED + self.seeds {
+            let (r, a) =
+                numbers::evaluate(self.model, p, self.style, seed, self.traces, self.labels, 2)?;
+            read.extend(r);
+            alone.extend_from_slice(&a[..a.len() / 2]);
+        }
         let f = Figures::of(None, read.iter());
         let l = Figures::of(None, alone.iter().map(|a| &a.0));
         let exact = Figures::share(f.exact, f.numbers);
@@ -79,8 +87,7 @@ impl Bench<'_> {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage =
-        "usage: tune_numbers drawn|picture DIGITS [name=value ...] [--search N] [--model FILE]";
+    let usage = "usage: tune_numbers drawn|picture DIGITS [name=value ...] [--search N] [--seeds N] [--model FILE]";
     let style = match args.first().map(String::as_str) {
         Some("drawn") => Style::Drawn,
         Some("picture") => Style::Picture,
@@ -89,11 +96,14 @@ fn main() -> Result<()> {
     let count: usize = args.get(1).context(usage)?.parse().context(usage)?;
     let mut priors = numbers::priors(style);
     let mut search = 0;
+    let mut seeds = 1;
     let mut model_path = std::path::PathBuf::from(digits_train::cli::SHIPPED_MODEL);
     let mut rest = args[2..].iter();
     while let Some(a) = rest.next() {
         if a == "--search" {
             search = rest.next().context(usage)?.parse().context(usage)?;
+        } else if a == "--seeds" {
+            seeds = rest.next().context(usage)?.parse().context(usage)?;
         } else if a == "--model" {
             model_path = rest.next().context(usage)?.into();
         } else {
@@ -117,6 +127,7 @@ fn main() -> Result<()> {
         style,
         traces: &traces[..count],
         labels: &train.labels[..count],
+        seeds,
     };
     let show = |p: &Priors, r: (f64, f64, f64, f64)| {
         println!(
