@@ -192,6 +192,7 @@ impl Settings {
             smoothing: SMOOTHING,
             augment: Augment::DEFAULT,
             pen: 0.0,
+            pen_warp: false,
             not_digits: 0.0,
             progress: false,
         }

@@ -67,6 +67,7 @@ fn training(c: &mut Criterion) {
     let pen = Pen {
         traces: &strokes,
         share: 0.5,
+        warp: false,
         not_digits: &[],
         not_digit_share: 0.0,
     };

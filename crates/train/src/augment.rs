@@ -92,6 +92,32 @@ fn smooth(field: &mut [f32; SIDE * SIDE], tmp: &mut [f32; SIDE * SIDE]) {
     }
 }
 
+/// Strokes (28x28 image units) turned and sheared at random about the image's centre, as
+/// [`distort`] turns and shears an image (size and place are left: the page's preprocessing
+/// fits every drawing to the same box anyway).
+pub fn warp_strokes(
+    a: &Augment,
+    strokes: &[digits_core::preprocess::Stroke],
+    rng: &mut Rng,
+) -> Vec<digits_core::preprocess::Stroke> {
+    let angle = rng.range(-a.rotate_deg, a.rotate_deg).to_radians();
+    let shear = rng.range(-a.shear, a.shear);
+    let (s, c) = angle.sin_cos();
+    let m = [c + shear * s, -s + shear * c, s, c];
+    let centre = (SIDE as f32 - 1.0) / 2.0;
+    strokes
+        .iter()
+        .map(|st| {
+            st.iter()
+                .map(|&(x, y)| {
+                    let (u, v) = (x - centre, y - centre);
+                    (m[0] * u + m[1] * v + centre, m[2] * u + m[3] * v + centre)
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Writes a randomly distorted copy of the 28x28 image `src` into `dst`.
 pub fn distort(a: &Augment, src: &[f32], dst: &mut [f32], rng: &mut Rng) {
     if a.is_none() {
@@ -176,6 +202,45 @@ fn thicken(img: &mut [f32], t: f32) {
 mod tests {
     use super::*;
     use digits_core::PIXELS;
+
+    #[test]
+    fn warped_strokes_are_turned_and_sheared_about_the_centre() {
+        let strokes = vec![
+            vec![(4.0, 4.0), (23.0, 4.0), (23.0, 23.0)],
+            vec![(13.5, 13.5)],
+        ];
+        // Nothing to turn or shear: the strokes as they were.
+        let mut rng = Rng::new(1);
+        assert_eq!(warp_strokes(&Augment::NONE, &strokes, &mut rng), strokes);
+        // Turned only: every distance kept, the centre fixed, the points moved.
+        let turn = Augment {
+            rotate_deg: 30.0,
+            ..Augment::NONE
+        };
+        let warped = warp_strokes(&turn, &strokes, &mut Rng::new(2));
+        let d = |p: (f32, f32), q: (f32, f32)| ((p.0 - q.0).powi(2) + (p.1 - q.1).powi(2)).sqrt();
+        for (a, b) in [(0, 1), (1, 2), (0, 2)] {
+            let (before, after) = (
+                d(strokes[0][a], strokes[0][b]),
+                d(warped[0][a], warped[0][b]),
+            );
+            assert!((before - after).abs() < 1e-4, "{before} -> {after}");
+        }
+        assert!(d(warped[1][0], (13.5, 13.5)) < 1e-5);
+        assert!(d(warped[0][0], strokes[0][0]) > 0.01);
+        // Sheared only: rows stay rows (y kept), x moves with the height above the centre.
+        let shear = Augment {
+            shear: 0.3,
+            ..Augment::NONE
+        };
+        let warped = warp_strokes(&shear, &strokes, &mut Rng::new(3));
+        let k = (warped[0][0].0 - 4.0) / (4.0 - 13.5);
+        assert!(k.abs() > 1e-3 && k.abs() <= 0.3);
+        for (p, q) in strokes[0].iter().zip(&warped[0]) {
+            assert!((p.1 - q.1).abs() < 1e-5);
+            assert!((q.0 - (p.0 + k * (p.1 - 13.5))).abs() < 1e-4);
+        }
+    }
 
     fn blob() -> Vec<f32> {
         let mut img = vec![0f32; PIXELS];

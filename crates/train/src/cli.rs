@@ -170,6 +170,11 @@ pub struct TrainArgs {
     /// and cached beside the data.
     #[arg(long, default_value_t = 0.3)]
     pub pen: f32,
+    /// Turn and shear the strokes of the images redrawn with the pen before drawing them (by
+    /// --rotate and --shear), instead of distorting the drawn image afterwards as a scan is:
+    /// the model then trains on pen images as crisp as the page's, never resampled.
+    #[arg(long)]
+    pub pen_warp: bool,
     /// Share of training images replaced by pieces of numbers that are not one digit (two
     /// digits or more read together; cut by the number reader from numbers written with
     /// the training digits), trained towards the even distribution so the model is unsure of
@@ -403,6 +408,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
             }
         },
         pen: if a.no_augment { 0.0 } else { a.pen },
+        pen_warp: a.pen_warp,
         not_digits: a.not_digits,
         progress: true,
     };

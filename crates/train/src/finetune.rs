@@ -58,6 +58,7 @@ impl FineTune {
             smoothing: 0.0,
             augment: Augment::DEFAULT,
             pen: 0.0,
+            pen_warp: false,
             not_digits: 0.0,
             progress: false,
         }

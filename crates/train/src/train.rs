@@ -52,6 +52,9 @@ pub struct TrainConfig {
     /// Share of training images shown as their traced strokes redrawn with a pen (on the pad or
     /// as a picture, [`crate::pen`]) instead of the scan; 0 = scans only.
     pub pen: f32,
+    /// Whether the images redrawn with the pen are turned and sheared as strokes before they
+    /// are drawn ([`crate::augment::warp_strokes`]), instead of distorted as images after.
+    pub pen_warp: bool,
     /// Share of training images replaced by pieces of numbers that are not one digit (two
     /// digits or more read together, [`Pen::not_digits`]), trained towards the even
     /// distribution so the model is unsure of them, or, for a network ending with `fc11`,
@@ -149,6 +152,9 @@ impl TrainConfig {
 pub struct Pen<'a> {
     pub traces: &'a [Vec<Stroke>],
     pub share: f32,
+    /// Turn and shear the strokes before drawing them (by the run's augmentation), and leave
+    /// the drawn image as it is, instead of distorting it as a scan is.
+    pub warp: bool,
     /// 28x28 bytes each ([`crate::not_digits`]); may be empty.
     pub not_digits: &'a [u8],
     pub not_digit_share: f32,
@@ -167,8 +173,9 @@ impl<'a> Pen<'a> {
     }
 
     /// Image `i` redrawn from its strokes, with probability `share` (a drawing on the pad or a
-    /// picture, half each); `None` keeps the scan.
-    fn redraw(&self, i: usize, rng: &mut Rng) -> Option<Vec<f32>> {
+    /// picture, half each), its strokes first turned and sheared by `warp` if given; `None`
+    /// keeps the scan.
+    fn redraw(&self, i: usize, rng: &mut Rng, warp: Option<&Augment>) -> Option<Vec<f32>> {
         if rng.uniform() >= self.share {
             return None;
         }
@@ -177,7 +184,10 @@ impl<'a> Pen<'a> {
         } else {
             Style::Picture
         };
-        style.render(&self.traces[i], rng)
+        match warp {
+            Some(a) => style.render(&crate::augment::warp_strokes(a, &self.traces[i], rng), rng),
+            None => style.render(&self.traces[i], rng),
+        }
     }
 }
 
@@ -279,7 +289,17 @@ pub fn shard(
             }
             label = NOT_A_DIGIT;
         } else {
-            match job.pen.and_then(|p| p.redraw(i as usize, &mut rng)) {
+            // Warped strokes are drawn as the page draws: the image is not resampled again.
+            let warp = job.pen.is_some_and(|p| p.warp) && !job.augment.is_none();
+            let redrawn = job
+                .pen
+                .and_then(|p| p.redraw(i as usize, &mut rng, warp.then_some(job.augment)));
+            match redrawn {
+                Some(drawn) if warp => {
+                    dst.copy_from_slice(&drawn);
+                    labels.push(label);
+                    continue;
+                }
                 Some(drawn) => src.copy_from_slice(&drawn),
                 None => data.input_into(i as usize, &mut src),
             }
@@ -640,6 +660,7 @@ pub fn train_with(
         Some(t) if t.len() == train.len() => Some(Pen {
             traces: t,
             share: cfg.pen,
+            warp: cfg.pen_warp,
             not_digits,
             not_digit_share: cfg.not_digits,
         }),
@@ -745,6 +766,7 @@ mod tests {
         let pen = |not_digits: &'static [u8], share: f32| Pen {
             traces: &[],
             share: 0.0,
+            warp: false,
             not_digits,
             not_digit_share: share,
         };

@@ -42,7 +42,8 @@ fn short_run_learns() {
 }
 
 /// The same short run with half the images redrawn from their traced strokes still learns, and
-/// reads drawn digits better than the run on scans alone.
+/// reads drawn digits better than the run on scans alone, whether the pen images are distorted
+/// after drawing or their strokes before.
 #[test]
 fn short_run_with_pen_augmentation_learns_and_reads_drawings_better() {
     let train_set = common::train_set().slice(0..4000);
@@ -67,9 +68,10 @@ fn short_run_with_pen_augmentation_learns_and_reads_drawings_better() {
             .count() as f64
             / held_out.len() as f64
     };
-    let run = |pen: f32| {
+    let run = |pen: f32, warp: bool| {
         let mut cfg = common::config(digits_train::DEFAULT_ARCH, 3, 2);
         cfg.pen = pen;
+        cfg.pen_warp = warp;
         train::train(
             &cfg,
             &train_set,
@@ -80,16 +82,23 @@ fn short_run_with_pen_augmentation_learns_and_reads_drawings_better() {
         )
         .unwrap()
     };
-    let (scans, pen) = (run(0.0), run(0.5));
-    let scan_accuracy = pen.epochs.last().unwrap().test_accuracy.unwrap();
-    let (before, after) = (drawn_accuracy(&scans.net), drawn_accuracy(&pen.net));
-    eprintln!("pen run: scans {scan_accuracy}, drawn {after} (scans-only run: drawn {before})");
-    assert!(scan_accuracy > 0.90, "scan accuracy {scan_accuracy}");
-    assert!(after > 0.90, "drawn accuracy {after}");
-    assert!(
-        after > before,
-        "drawn: {after} with the pen, {before} without"
-    );
+    let scans = run(0.0, false);
+    let before = drawn_accuracy(&scans.net);
+    // Pen images distorted as images after drawing, and (`--pen-warp`) as strokes before.
+    for warp in [false, true] {
+        let pen = run(0.5, warp);
+        let scan_accuracy = pen.epochs.last().unwrap().test_accuracy.unwrap();
+        let after = drawn_accuracy(&pen.net);
+        eprintln!(
+            "pen run (warp {warp}): scans {scan_accuracy}, drawn {after} (scans-only run: drawn {before})"
+        );
+        assert!(scan_accuracy > 0.90, "scan accuracy {scan_accuracy}");
+        assert!(after > 0.90, "drawn accuracy {after}");
+        assert!(
+            after > before,
+            "drawn: {after} with the pen (warp {warp}), {before} without"
+        );
+    }
 }
 
 /// What the runs with pieces train and are judged on: 4,000 training digits with their traces,
@@ -275,6 +284,7 @@ fn shards_computed_anywhere_give_the_engines_model() {
     let arch = "conv6k3p1,bn,relu,maxpool2,flatten,fc16,bn,relu,drop0.3,fc10";
     let mut cfg = common::config(arch, 2, 2);
     cfg.pen = 0.4;
+    cfg.pen_warp = true;
     let mut losses = Vec::new();
     let engine = train::train(
         &cfg,
@@ -295,6 +305,7 @@ fn shards_computed_anywhere_give_the_engines_model() {
     let pen = train::Pen {
         traces: &traces,
         share: cfg.pen,
+        warp: cfg.pen_warp,
         not_digits: &[],
         not_digit_share: 0.0,
     };

@@ -46,6 +46,7 @@ pub fn config(arch: &str, epochs: usize, threads: usize) -> TrainConfig {
         smoothing: 0.0,
         augment: Augment::DEFAULT,
         pen: 0.0,
+        pen_warp: false,
         not_digits: 0.0,
         progress: false,
     }

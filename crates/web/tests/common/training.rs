@@ -33,6 +33,7 @@ pub fn config() -> TrainConfig {
         smoothing: 0.0,
         augment: Augment::DEFAULT,
         pen: 0.0,
+        pen_warp: false,
         not_digits: 0.0,
         progress: false,
     }
