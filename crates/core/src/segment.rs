@@ -230,11 +230,11 @@ const MAX_CUTS: usize = 3;
 const SEAM_APART: f32 = 0.07;
 /// At most this many seams through one blob.
 const SEAM_MAX: usize = 16;
-/// The leans a seam may take, in columns per row down (straight first): the digits of a
-/// slanted number touch along a slanted line, which a straight seam crosses twice. Chosen on
+/// The leans a seam may take besides upright, in columns per row down: the digits of a
+/// slanted number touch along a slanted line, which an upright seam crosses twice. Chosen on
 /// numbers written with training digits (`tune_numbers picture 4000 --seeds 2`: right count
-/// 94.71% straight, 95.63% with leans of 0.2, 95.84% with these).
-const SLOPES: [f32; 3] = [0.0, -0.1, 0.1];
+/// 94.71% upright only, 95.76% with these; docs/performance.md, *Numbers*).
+const LEANS: [f32; 2] = [-0.1, 0.1];
 
 /// What segmentation needs from a drawing: pieces in left-to-right order.
 trait Pieces {
@@ -1135,7 +1135,8 @@ impl<'a> InkPieces<'a> {
             };
             // Seams start every `step` columns from where cuts may be (as [`cut_places`]
             // samples them): a few dozen per line height, whatever the picture's size. From
-            // each, the one of the [`SLOPES`] that costs least (the first of equals).
+            // each, the upright seam or one of the [`LEANS`], whichever costs least (the
+            // first of equals).
             let step = (line / 64.0).max(1.0);
             let first = rect.x0 + CUT_MARGIN * line;
             let seams: Vec<Seam> = if wide_enough {
@@ -1144,11 +1145,11 @@ impl<'a> InkPieces<'a> {
                     .take_while(|&x| x <= rect.x1 - CUT_MARGIN * line)
                     .map(|x| {
                         let centre = (x as usize).min(x1 - 1);
-                        SLOPES
-                            .iter()
-                            .map(|&slope| seam(y0..y1, x0..x1, (centre, slope), reach, inked))
-                            .min_by(|a, b| toll(a).total_cmp(&toll(b)))
-                            .unwrap_or_else(|| seam(y0..y1, x0..x1, (centre, 0.0), reach, inked))
+                        let upright = seam(y0..y1, x0..x1, (centre, 0.0), reach, inked);
+                        LEANS.iter().fold(upright, |best, &lean| {
+                            let s = seam(y0..y1, x0..x1, (centre, lean), reach, inked);
+                            if toll(&s) < toll(&best) { s } else { best }
+                        })
                     })
                     .collect()
             } else {

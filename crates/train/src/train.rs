@@ -283,6 +283,8 @@ pub fn shard(
     let mut labels = Vec::with_capacity(job.idx.len());
     for (dst, &i) in input.chunks_exact_mut(PIXELS).zip(job.idx) {
         let mut label = data.labels[i as usize];
+        // Whether the image is final as drawn (no distortion after).
+        let mut as_drawn = false;
         if let Some(piece) = job.pen.and_then(|p| p.not_digit(&mut rng)) {
             for (s, &b) in src.iter_mut().zip(piece) {
                 *s = b as f32 / 255.0;
@@ -297,14 +299,15 @@ pub fn shard(
             match redrawn {
                 Some(drawn) if warp => {
                     dst.copy_from_slice(&drawn);
-                    labels.push(label);
-                    continue;
+                    as_drawn = true;
                 }
                 Some(drawn) => src.copy_from_slice(&drawn),
                 None => data.input_into(i as usize, &mut src),
             }
         }
-        augment::distort(job.augment, &src, dst, &mut rng);
+        if !as_drawn {
+            augment::distort(job.augment, &src, dst, &mut rng);
+        }
         labels.push(label);
     }
     ws.labels[..labels.len()].copy_from_slice(&labels);
