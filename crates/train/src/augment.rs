@@ -92,18 +92,28 @@ fn smooth(field: &mut [f32; SIDE * SIDE], tmp: &mut [f32; SIDE * SIDE]) {
     }
 }
 
+/// The 2x2 matrix (row-major) that turns by `angle` radians and then shears rows by `shear`:
+/// `[[1, shear], [0, 1]] * [[c, -s], [s, c]]`.
+fn turn_and_shear(angle: f32, shear: f32) -> [f32; 4] {
+    let (s, c) = angle.sin_cos();
+    [c + shear * s, -s + shear * c, s, c]
+}
+
 /// Strokes (28x28 image units) turned and sheared at random about the image's centre, as
 /// [`distort`] turns and shears an image (size and place are left: the page's preprocessing
-/// fits every drawing to the same box anyway).
+/// fits every drawing to the same box anyway). With no augmentation, the strokes as they are,
+/// and nothing drawn from `rng`.
 pub fn warp_strokes(
     a: &Augment,
     strokes: &[digits_core::preprocess::Stroke],
     rng: &mut Rng,
 ) -> Vec<digits_core::preprocess::Stroke> {
+    if a.is_none() {
+        return strokes.to_vec();
+    }
     let angle = rng.range(-a.rotate_deg, a.rotate_deg).to_radians();
     let shear = rng.range(-a.shear, a.shear);
-    let (s, c) = angle.sin_cos();
-    let m = [c + shear * s, -s + shear * c, s, c];
+    let m = turn_and_shear(angle, shear);
     let centre = (SIDE as f32 - 1.0) / 2.0;
     strokes
         .iter()
@@ -129,14 +139,7 @@ pub fn distort(a: &Augment, src: &[f32], dst: &mut [f32], rng: &mut Rng) {
     let shear = rng.range(-a.shear, a.shear);
     let (tx, ty) = (rng.range(-a.shift, a.shift), rng.range(-a.shift, a.shift));
     // Forward map: p' = S * Sh * R * (p - c) + c + t. Sample with the inverse.
-    let (s, c) = angle.sin_cos();
-    // M = scale * [[1, shear], [0, 1]] * [[c, -s], [s, c]]
-    let m = [
-        scale * (c + shear * s),
-        scale * (-s + shear * c),
-        scale * s,
-        scale * c,
-    ];
+    let m = turn_and_shear(angle, shear).map(|v| scale * v);
     let det = m[0] * m[3] - m[1] * m[2];
     let inv = [m[3] / det, -m[1] / det, -m[2] / det, m[0] / det];
     let centre = (SIDE as f32 - 1.0) / 2.0;
@@ -209,9 +212,10 @@ mod tests {
             vec![(4.0, 4.0), (23.0, 4.0), (23.0, 23.0)],
             vec![(13.5, 13.5)],
         ];
-        // Nothing to turn or shear: the strokes as they were.
+        // Nothing to turn or shear: the strokes as they were, and the random stream untouched.
         let mut rng = Rng::new(1);
         assert_eq!(warp_strokes(&Augment::NONE, &strokes, &mut rng), strokes);
+        assert_eq!(rng.uniform(), Rng::new(1).uniform());
         // Turned only: every distance kept, the centre fixed, the points moved.
         let turn = Augment {
             rotate_deg: 30.0,

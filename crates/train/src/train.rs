@@ -173,9 +173,10 @@ impl<'a> Pen<'a> {
     }
 
     /// Image `i` redrawn from its strokes, with probability `share` (a drawing on the pad or a
-    /// picture, half each), its strokes first turned and sheared by `warp` if given; `None`
-    /// keeps the scan.
-    fn redraw(&self, i: usize, rng: &mut Rng, warp: Option<&Augment>) -> Option<Vec<f32>> {
+    /// picture, half each); `None` keeps the scan. With `warp`, its strokes are first turned
+    /// and sheared by `augment` and the drawing is final; without, it is still to be distorted
+    /// as a scan is.
+    fn redraw(&self, i: usize, rng: &mut Rng, augment: &Augment) -> Option<Redrawn> {
         if rng.uniform() >= self.share {
             return None;
         }
@@ -184,11 +185,21 @@ impl<'a> Pen<'a> {
         } else {
             Style::Picture
         };
-        match warp {
-            Some(a) => style.render(&crate::augment::warp_strokes(a, &self.traces[i], rng), rng),
-            None => style.render(&self.traces[i], rng),
-        }
+        Some(if self.warp {
+            let warped = augment::warp_strokes(augment, &self.traces[i], rng);
+            Redrawn::Final(style.render(&warped, rng)?)
+        } else {
+            Redrawn::ToDistort(style.render(&self.traces[i], rng)?)
+        })
     }
+}
+
+/// A training image redrawn with the pen ([`Pen::redraw`]).
+enum Redrawn {
+    /// Drawn from warped strokes, as the page draws: not resampled again.
+    Final(Vec<f32>),
+    /// To be distorted as a scan is.
+    ToDistort(Vec<f32>),
 }
 
 /// `bytes` for people: 1.5 GB, 320 MB, 12 KB.
@@ -291,17 +302,15 @@ pub fn shard(
             }
             label = NOT_A_DIGIT;
         } else {
-            // Warped strokes are drawn as the page draws: the image is not resampled again.
-            let warp = job.pen.is_some_and(|p| p.warp) && !job.augment.is_none();
-            let redrawn = job
+            match job
                 .pen
-                .and_then(|p| p.redraw(i as usize, &mut rng, warp.then_some(job.augment)));
-            match redrawn {
-                Some(drawn) if warp => {
+                .and_then(|p| p.redraw(i as usize, &mut rng, job.augment))
+            {
+                Some(Redrawn::Final(drawn)) => {
                     dst.copy_from_slice(&drawn);
                     as_drawn = true;
                 }
-                Some(drawn) => src.copy_from_slice(&drawn),
+                Some(Redrawn::ToDistort(drawn)) => src.copy_from_slice(&drawn),
                 None => data.input_into(i as usize, &mut src),
             }
         }
