@@ -18,8 +18,8 @@ pub const VERSION: u32 = 4;
 
 /// Upsampling factor: the skeleton of a 28x28 digit is too coarse to follow curves.
 const UP: usize = 4;
-/// Side of the working grid: the upsampled image with a one-pixel empty border.
-const GRID: usize = SIDE * UP + 2;
+/// The widest a stroke is measured, in grid pixels.
+const MAX_WIDTH: f32 = 4.0 * UP as f32;
 /// Ink at or above this (after bilinear upsampling) is part of the stroke.
 const THRESHOLD: f32 = 0.45;
 /// A branch from a junction to a line end shorter than this many stroke widths is a spur.
@@ -53,16 +53,34 @@ const RING: [(i32, i32); 8] = [
 /// empty for a blank image. A closed stroke (a loop) ends where it starts.
 pub fn trace(img: &[f32]) -> Vec<Stroke> {
     assert_eq!(img.len(), SIDE * SIDE, "a 28x28 image");
-    let mut grid = binarize(img);
+    trace_grid(img, (SIDE, SIDE), UP as f32, true).0
+}
+
+/// The lines of a `width` x `height` picture's ink (row-major, 0..1), in its pixel-index
+/// coordinates: its skeleton's pieces between line ends and junctions, never joined through a
+/// junction (where two digits of a number touch, the line of one does not go on into the
+/// other), traced on a grid `scale` times as fine as the picture (the tracer's constants suit
+/// a line of digits about 80 grid pixels tall). Also the lines' width in the picture's pixels.
+/// Empty for a blank picture.
+pub fn trace_lines(img: &[f32], width: usize, height: usize, scale: f32) -> (Vec<Stroke>, f32) {
+    assert_eq!(img.len(), width * height, "a {width}x{height} picture");
+    trace_grid(img, (width, height), scale, false)
+}
+
+/// The strokes of an image (of `size`, 0..1 ink) traced on a grid `scale` times as fine, with
+/// pieces joined through junctions where the line goes on straight (`join`) or not; and the
+/// line's width in the image's pixels.
+fn trace_grid(img: &[f32], size: (usize, usize), scale: f32, join: bool) -> (Vec<Stroke>, f32) {
+    let (dm, mut grid) = binarize(img, size, scale);
     let area = grid.iter().filter(|&&v| v).count();
     if area == 0 {
-        return Vec::new();
+        return (Vec::new(), 0.0);
     }
     let mut skeleton = grid.clone();
-    thin(&mut skeleton);
+    thin(dm, &mut skeleton);
     // The stroke width, in grid pixels: twice the median distance from the line's middle (its
     // skeleton) to the paper.
-    let depth = distance(&grid);
+    let depth = distance(dm, &grid);
     let mut middle: Vec<u32> = skeleton
         .iter()
         .zip(&depth)
@@ -74,28 +92,28 @@ pub fn trace(img: &[f32]) -> Vec<Stroke> {
         .get(middle.len() / 2)
         .or_else(|| depth.iter().max())
         .map_or(1.0, |&d| d as f32 / 3.0);
-    let width = (2.0 * half).clamp(2.0, 4.0 * UP as f32);
+    let width = (2.0 * half).clamp(2.0, MAX_WIDTH);
     // A blot much thicker than the line (a loop written so small it filled with ink) was a loop:
     // open its middle, and thinning goes round it.
     if open_blots(&mut grid, &depth, width) {
         skeleton = grid;
-        thin(&mut skeleton);
+        thin(dm, &mut skeleton);
     }
     let mut grid = skeleton;
-    remove_corners(&mut grid);
-    let mut graph = Graph::from_skeleton(&grid);
+    remove_corners(dm, &mut grid);
+    let mut graph = Graph::from_skeleton(dm, &grid);
     graph.simplify(width);
     let mut strokes: Vec<Stroke> = graph
-        .strokes(width)
+        .strokes(width, join)
         .into_iter()
-        .map(|s| finish(s.points, s.closed))
+        .map(|s| finish(s.points, s.closed, scale))
         .collect();
     if strokes.is_empty() {
         // A blot that thinned away to nothing: a dot where the ink is.
-        strokes.push(vec![ink_centre(img)]);
+        strokes.push(vec![ink_centre(img, size.0)]);
     }
     strokes.sort_by(|a, b| order_key(a).total_cmp(&order_key(b)));
-    strokes
+    (strokes, width / scale)
 }
 
 /// Where a stroke comes in writing order: top first, then left.
@@ -103,80 +121,98 @@ fn order_key(s: &Stroke) -> f32 {
     s.first().map_or(0.0, |&(x, y)| y + 0.5 * x)
 }
 
-/// The centre of the ink, in pixel-index coordinates.
-fn ink_centre(img: &[f32]) -> (f32, f32) {
+/// The centre of the ink of an image `width` pixels wide, in pixel-index coordinates.
+fn ink_centre(img: &[f32], width: usize) -> (f32, f32) {
     let mass = img.iter().sum::<f32>().max(f32::MIN_POSITIVE);
     let (sx, sy) = img.iter().enumerate().fold((0.0, 0.0), |(sx, sy), (i, v)| {
-        (sx + (i % SIDE) as f32 * v, sy + (i / SIDE) as f32 * v)
+        (sx + (i % width) as f32 * v, sy + (i / width) as f32 * v)
     });
     (sx / mass, sy / mass)
 }
 
-/// Every pixel of the working grid inside its border, row by row.
-fn inside() -> impl Iterator<Item = (i32, i32)> {
-    (1..GRID as i32 - 1).flat_map(|y| (1..GRID as i32 - 1).map(move |x| (x, y)))
+/// The size of a working grid, its one-pixel empty border included.
+#[derive(Clone, Copy, Debug)]
+struct Dims {
+    w: usize,
+    h: usize,
 }
 
-fn at(x: i32, y: i32) -> usize {
-    y as usize * GRID + x as usize
+impl Dims {
+    fn at(self, x: i32, y: i32) -> usize {
+        y as usize * self.w + x as usize
+    }
+
+    /// Every pixel of the grid inside its border, row by row.
+    fn inside(self) -> impl Iterator<Item = (i32, i32)> {
+        let (w, h) = (self.w as i32, self.h as i32);
+        (1..h - 1).flat_map(move |y| (1..w - 1).map(move |x| (x, y)))
+    }
 }
 
-/// Bilinear upsampling by [`UP`], thresholded, into the bordered grid.
-fn binarize(img: &[f32]) -> Vec<bool> {
+/// Bilinear resampling by `scale`, thresholded, into a bordered grid.
+fn binarize(img: &[f32], (width, height): (usize, usize), scale: f32) -> (Dims, Vec<bool>) {
     let src = |x: i32, y: i32| -> f32 {
-        if (0..SIDE as i32).contains(&x) && (0..SIDE as i32).contains(&y) {
-            img[y as usize * SIDE + x as usize]
+        if (0..width as i32).contains(&x) && (0..height as i32).contains(&y) {
+            img[y as usize * width + x as usize]
         } else {
             0.0
         }
     };
-    let mut grid = vec![false; GRID * GRID];
-    for v in 0..SIDE * UP {
-        for u in 0..SIDE * UP {
-            let (sx, sy) = (to_source(u as f32), to_source(v as f32));
+    let (gw, gh) = (
+        (width as f32 * scale).round().max(1.0) as usize,
+        (height as f32 * scale).round().max(1.0) as usize,
+    );
+    let dm = Dims {
+        w: gw + 2,
+        h: gh + 2,
+    };
+    let mut grid = vec![false; dm.w * dm.h];
+    for v in 0..gh {
+        for u in 0..gw {
+            let (sx, sy) = (to_source(u as f32, scale), to_source(v as f32, scale));
             let (x0, y0) = (sx.floor(), sy.floor());
             let (fx, fy) = (sx - x0, sy - y0);
             let (x0, y0) = (x0 as i32, y0 as i32);
             let top = src(x0, y0) * (1.0 - fx) + src(x0 + 1, y0) * fx;
             let bottom = src(x0, y0 + 1) * (1.0 - fx) + src(x0 + 1, y0 + 1) * fx;
-            grid[(v + 1) * GRID + u + 1] = top * (1.0 - fy) + bottom * fy >= THRESHOLD;
+            grid[(v + 1) * dm.w + u + 1] = top * (1.0 - fy) + bottom * fy >= THRESHOLD;
         }
     }
-    grid
+    (dm, grid)
 }
 
 /// A working-grid coordinate (without the border) in the source image's pixel coordinates.
-fn to_source(u: f32) -> f32 {
-    (u + 0.5) / UP as f32 - 0.5
+fn to_source(u: f32, scale: f32) -> f32 {
+    (u + 0.5) / scale - 0.5
 }
 
 /// Chamfer distance of every pixel to the paper, in thirds of a pixel (3 per step, 4 per
 /// diagonal step), by two passes.
-fn distance(grid: &[bool]) -> Vec<u32> {
+fn distance(dm: Dims, grid: &[bool]) -> Vec<u32> {
     const FAR: u32 = u32::MAX / 2;
     let mut d: Vec<u32> = grid.iter().map(|&v| if v { FAR } else { 0 }).collect();
-    let n = GRID as i32;
-    for y in 1..n - 1 {
-        for x in 1..n - 1 {
-            let i = at(x, y);
+    let (w, h) = (dm.w as i32, dm.h as i32);
+    for y in 1..h - 1 {
+        for x in 1..w - 1 {
+            let i = dm.at(x, y);
             if d[i] > 0 {
                 d[i] = d[i]
-                    .min(d[at(x - 1, y)] + 3)
-                    .min(d[at(x, y - 1)] + 3)
-                    .min(d[at(x - 1, y - 1)] + 4)
-                    .min(d[at(x + 1, y - 1)] + 4);
+                    .min(d[dm.at(x - 1, y)] + 3)
+                    .min(d[dm.at(x, y - 1)] + 3)
+                    .min(d[dm.at(x - 1, y - 1)] + 4)
+                    .min(d[dm.at(x + 1, y - 1)] + 4);
             }
         }
     }
-    for y in (1..n - 1).rev() {
-        for x in (1..n - 1).rev() {
-            let i = at(x, y);
+    for y in (1..h - 1).rev() {
+        for x in (1..w - 1).rev() {
+            let i = dm.at(x, y);
             if d[i] > 0 {
                 d[i] = d[i]
-                    .min(d[at(x + 1, y)] + 3)
-                    .min(d[at(x, y + 1)] + 3)
-                    .min(d[at(x + 1, y + 1)] + 4)
-                    .min(d[at(x - 1, y + 1)] + 4);
+                    .min(d[dm.at(x + 1, y)] + 3)
+                    .min(d[dm.at(x, y + 1)] + 3)
+                    .min(d[dm.at(x + 1, y + 1)] + 4)
+                    .min(d[dm.at(x - 1, y + 1)] + 4);
             }
         }
     }
@@ -202,23 +238,23 @@ fn open_blots(grid: &mut [bool], d: &[u32], width: f32) -> bool {
 }
 
 /// Which of the eight neighbours of (x, y) are ink, in [`RING`] order.
-fn ring(grid: &[bool], x: i32, y: i32) -> [bool; 8] {
-    RING.map(|(dx, dy)| grid[at(x + dx, y + dy)])
+fn ring(dm: Dims, grid: &[bool], x: i32, y: i32) -> [bool; 8] {
+    RING.map(|(dx, dy)| grid[dm.at(x + dx, y + dy)])
 }
 
 /// Zhang-Suen thinning: peels the outline in two alternating passes until only a line one
 /// pixel wide is left, keeping its connections.
-fn thin(grid: &mut [bool]) {
+fn thin(dm: Dims, grid: &mut [bool]) {
     let mut doomed = Vec::new();
     loop {
         let mut changed = false;
         for pass in 0..2 {
             doomed.clear();
-            for (x, y) in inside() {
-                if !grid[at(x, y)] {
+            for (x, y) in dm.inside() {
+                if !grid[dm.at(x, y)] {
                     continue;
                 }
-                let p = ring(grid, x, y);
+                let p = ring(dm, grid, x, y);
                 let b = p.iter().filter(|&&v| v).count();
                 let a = (0..8).filter(|&i| !p[i] && p[(i + 1) % 8]).count();
                 let (n, e, s, w) = (p[0], p[2], p[4], p[6]);
@@ -228,7 +264,7 @@ fn thin(grid: &mut [bool]) {
                     !(n && w && (e || s))
                 };
                 if (2..=6).contains(&b) && a == 1 && ok {
-                    doomed.push(at(x, y));
+                    doomed.push(dm.at(x, y));
                 }
             }
             for &i in &doomed {
@@ -269,15 +305,15 @@ fn neighbour_groups(p: &[bool; 8]) -> usize {
 
 /// Removes the pixels thinning leaves in staircases and corners (their neighbours stay
 /// connected without them), so every pixel of a line has exactly two neighbours.
-fn remove_corners(grid: &mut [bool]) {
-    for (x, y) in inside() {
-        if !grid[at(x, y)] {
+fn remove_corners(dm: Dims, grid: &mut [bool]) {
+    for (x, y) in dm.inside() {
+        if !grid[dm.at(x, y)] {
             continue;
         }
-        let p = ring(grid, x, y);
+        let p = ring(dm, grid, x, y);
         let n = p.iter().filter(|&&v| v).count();
         if n >= 2 && neighbour_groups(&p) == 1 {
-            grid[at(x, y)] = false;
+            grid[dm.at(x, y)] = false;
         }
     }
 }
@@ -319,22 +355,22 @@ struct Traced {
 }
 
 impl Graph {
-    fn from_skeleton(grid: &[bool]) -> Graph {
-        let ink = |x: i32, y: i32| grid[at(x, y)];
-        let degree = |x: i32, y: i32| ring(grid, x, y).iter().filter(|&&v| v).count();
+    fn from_skeleton(dm: Dims, grid: &[bool]) -> Graph {
+        let ink = |x: i32, y: i32| grid[dm.at(x, y)];
+        let degree = |x: i32, y: i32| ring(dm, grid, x, y).iter().filter(|&&v| v).count();
         let pt = |x: i32, y: i32| (x as f32, y as f32);
         // Node pixels: line ends, dots and junctions; touching junction pixels are one node.
-        let mut node_of = vec![usize::MAX; GRID * GRID];
+        let mut node_of = vec![usize::MAX; dm.w * dm.h];
         let mut g = Graph::default();
-        for (x, y) in inside() {
-            if !ink(x, y) || degree(x, y) == 2 || node_of[at(x, y)] != usize::MAX {
+        for (x, y) in dm.inside() {
+            if !ink(x, y) || degree(x, y) == 2 || node_of[dm.at(x, y)] != usize::MAX {
                 continue;
             }
             let id = g.nodes.len();
             let junction = degree(x, y) > 2;
             let (mut sx, mut sy, mut n) = (0.0, 0.0, 0.0);
             let mut stack = vec![(x, y)];
-            node_of[at(x, y)] = id;
+            node_of[dm.at(x, y)] = id;
             while let Some((cx, cy)) = stack.pop() {
                 sx += cx as f32;
                 sy += cy as f32;
@@ -344,8 +380,8 @@ impl Graph {
                 }
                 for (dx, dy) in RING {
                     let (nx, ny) = (cx + dx, cy + dy);
-                    if ink(nx, ny) && degree(nx, ny) > 2 && node_of[at(nx, ny)] == usize::MAX {
-                        node_of[at(nx, ny)] = id;
+                    if ink(nx, ny) && degree(nx, ny) > 2 && node_of[dm.at(nx, ny)] == usize::MAX {
+                        node_of[dm.at(nx, ny)] = id;
                         stack.push((nx, ny));
                     }
                 }
@@ -353,10 +389,10 @@ impl Graph {
             g.nodes.push((sx / n, sy / n));
         }
         // Pieces: from every node pixel along each line leaving it, to the next node.
-        let mut visited = vec![false; GRID * GRID];
+        let mut visited = vec![false; dm.w * dm.h];
         let mut linked = std::collections::HashSet::new();
-        for (x, y) in inside() {
-            let from = node_of[at(x, y)];
+        for (x, y) in dm.inside() {
+            let from = node_of[dm.at(x, y)];
             if !ink(x, y) || from == usize::MAX {
                 continue;
             }
@@ -365,7 +401,7 @@ impl Graph {
                 if !ink(nx, ny) {
                     continue;
                 }
-                let to = node_of[at(nx, ny)];
+                let to = node_of[dm.at(nx, ny)];
                 if to != usize::MAX {
                     // Two nodes side by side: a piece one pixel long.
                     if to != from && linked.insert((from.min(to), from.max(to))) {
@@ -373,12 +409,12 @@ impl Graph {
                     }
                     continue;
                 }
-                if visited[at(nx, ny)] {
+                if visited[dm.at(nx, ny)] {
                     continue;
                 }
                 let mut points = vec![g.nodes[from], pt(x, y), pt(nx, ny)];
                 let (mut prev, mut cur) = ((x, y), (nx, ny));
-                visited[at(nx, ny)] = true;
+                visited[dm.at(nx, ny)] = true;
                 let end = loop {
                     let next =
                         RING.iter()
@@ -386,15 +422,16 @@ impl Graph {
                             .find(|&(qx, qy)| {
                                 ink(qx, qy)
                                     && (qx, qy) != prev
-                                    && (node_of[at(qx, qy)] != usize::MAX || !visited[at(qx, qy)])
+                                    && (node_of[dm.at(qx, qy)] != usize::MAX
+                                        || !visited[dm.at(qx, qy)])
                             });
                     match next {
-                        Some(q) if node_of[at(q.0, q.1)] != usize::MAX => {
+                        Some(q) if node_of[dm.at(q.0, q.1)] != usize::MAX => {
                             points.push(pt(q.0, q.1));
-                            break Some(node_of[at(q.0, q.1)]);
+                            break Some(node_of[dm.at(q.0, q.1)]);
                         }
                         Some(q) => {
-                            visited[at(q.0, q.1)] = true;
+                            visited[dm.at(q.0, q.1)] = true;
                             points.push(pt(q.0, q.1));
                             (prev, cur) = (cur, q);
                         }
@@ -411,19 +448,19 @@ impl Graph {
             }
         }
         // What is left are loops without a node.
-        for (x, y) in inside() {
-            if !ink(x, y) || visited[at(x, y)] || node_of[at(x, y)] != usize::MAX {
+        for (x, y) in dm.inside() {
+            if !ink(x, y) || visited[dm.at(x, y)] || node_of[dm.at(x, y)] != usize::MAX {
                 continue;
             }
             let mut points = vec![pt(x, y)];
-            visited[at(x, y)] = true;
+            visited[dm.at(x, y)] = true;
             let mut cur = (x, y);
             while let Some(q) = RING
                 .iter()
                 .map(|(dx, dy)| (cur.0 + dx, cur.1 + dy))
-                .find(|&(qx, qy)| ink(qx, qy) && !visited[at(qx, qy)])
+                .find(|&(qx, qy)| ink(qx, qy) && !visited[dm.at(qx, qy)])
             {
-                visited[at(q.0, q.1)] = true;
+                visited[dm.at(q.0, q.1)] = true;
                 points.push(pt(q.0, q.1));
                 cur = q;
             }
@@ -570,12 +607,14 @@ impl Graph {
         false
     }
 
-    /// The strokes: pieces joined through junctions where the line goes on most straight.
-    fn strokes(&self, width: f32) -> Vec<Traced> {
+    /// The strokes: pieces joined through junctions where the line goes on most straight (with
+    /// `join`; without, each piece is a stroke of its own).
+    fn strokes(&self, width: f32, join: bool) -> Vec<Traced> {
         // At each node, pair the piece ends that continue each other.
         let mut partner: std::collections::HashMap<(usize, bool), (usize, bool)> =
             Default::default();
-        for node in 0..self.nodes.len() {
+        let nodes = if join { self.nodes.len() } else { 0 };
+        for node in 0..nodes {
             // (edge, at its start?) and the direction away from the node.
             let ends: Vec<((usize, bool), (f32, f32))> = self
                 .live()
@@ -711,10 +750,10 @@ fn direction(points: &[(f32, f32)], width: f32) -> (f32, f32) {
 
 /// A traced stroke in source coordinates: smoothed, simplified, and turned to be drawn the way
 /// people draw (open strokes from the top or left end, loops from the top, anticlockwise).
-fn finish(points: Vec<(f32, f32)>, closed: bool) -> Stroke {
+fn finish(points: Vec<(f32, f32)>, closed: bool, scale: f32) -> Stroke {
     let mut p: Vec<(f32, f32)> = points
         .iter()
-        .map(|&(x, y)| (to_source(x - 1.0), to_source(y - 1.0)))
+        .map(|&(x, y)| (to_source(x - 1.0, scale), to_source(y - 1.0, scale)))
         .collect();
     if p.len() <= 1 {
         return p;
@@ -738,7 +777,8 @@ fn finish(points: Vec<(f32, f32)>, closed: bool) -> Stroke {
             p.reverse();
         }
     }
-    simplify(&p, 0.12)
+    // A tenth of a pixel of a 28x28 digit (a line height of about 20 pixels).
+    simplify(&p, 0.48 / scale)
 }
 
 /// Shoelace sum of a closed polygon (twice its signed area).
@@ -974,6 +1014,34 @@ mod tests {
             }
             assert_follows(&strokes, &lines, 1.0, 1.0);
         }
+    }
+
+    #[test]
+    fn a_pictures_lines_break_at_every_junction_whatever_its_size() {
+        // A "+" (28x28, and the same drawn five times as large with a pen to match): four lines
+        // from the crossing, not the two strokes `trace` makes; in the picture's own pixels,
+        // and the pen's width measured in them too.
+        let lines = vec![
+            vec![(5.0, 14.0), (23.0, 14.0)],
+            vec![(14.0, 4.0), (14.0, 24.0)],
+        ];
+        for k in [1.0f32, 5.0] {
+            let side = (SIDE as f32 * k) as usize;
+            let mut ink = Ink::new(side, side);
+            let at = |p: (f32, f32)| ((p.0 + 0.5) * k, (p.1 + 0.5) * k);
+            for l in &lines {
+                ink.paint_segment(at(l[0]), at(l[1]), 1.3 * k);
+            }
+            let (traced, width) = trace_lines(&ink.data, side, side, 4.0 / k);
+            assert_eq!(traced.len(), 4, "x{k}: {traced:?}");
+            let scaled: Vec<Stroke> = lines
+                .iter()
+                .map(|l| l.iter().map(|&p| (p.0 * k, p.1 * k)).collect())
+                .collect();
+            assert_follows(&traced, &scaled, 1.0 * k, 1.0 * k);
+            assert!((2.0 * k..3.4 * k).contains(&width), "x{k}: width {width}");
+        }
+        assert_eq!(trace_lines(&[0.0; 6], 3, 2, 4.0), (Vec::new(), 0.0));
     }
 
     #[test]

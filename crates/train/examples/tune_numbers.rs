@@ -43,6 +43,7 @@ fn set(p: &mut Priors, key: &str, v: f32) -> Result<()> {
         "cut_width" => p.cut_width = v,
         "cut_cost" => p.cut_cost = v,
         "whole" => p.whole = v,
+        "max_pieces" => p.max_pieces = v.round().max(1.0) as usize,
         _ => bail!("no prior named {key}"),
     }
     Ok(())

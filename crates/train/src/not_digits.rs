@@ -1,7 +1,7 @@
 //! Pieces of numbers that are not one digit, for `digits train --not-digits` and the doubt
 //! output beside the network (`--doubt-head`, the module doubt_head).
 //!
-//! The number reader (`digits_core::segment`) weighs every run of strokes or blobs that could
+//! The number reader (`digits_core::segment`) weighs every run of strokes or traced lines that could
 //! be one digit by the model's confidence in it. A model trained on single digits only is sure
 //! of runs that are two touching digits (a 1 against a 6 reads as a 6 at 100%), and no prior
 //! tells those from a lone digit. These are such runs, cut from numbers written with the
@@ -10,8 +10,8 @@
 //! [`INSIDE`] inside the candidate's box). Trained towards the even distribution, they teach the
 //! model to doubt a merge.
 //!
-//! Parts of one digit ([`Kinds::MergesAndParts`]: the bar of a 4 without its stem, half of a
-//! blob cut in two) go only to the doubt output beside the network. Trained into the network,
+//! Parts of one digit ([`Kinds::MergesAndParts`]: the bar of a 4 without its stem, an 8's
+//! loop without the other) go only to the doubt output beside the network. Trained into the network,
 //! they taught doubt on real digits (after fitting, a 4's stem is a 1 and half an 8 is a 0:
 //! 0.17 to 0.24 points of drawn accuracy lost); beside the frozen network they change no
 //! digit's answer, and they teach the reader not to read a digit as two (docs/performance.md,

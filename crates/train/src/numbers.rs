@@ -176,7 +176,8 @@ pub fn as_picture_placed(strokes: &[Stroke], rng: &mut Rng) -> Option<(Ink, Plac
     Some((Ink::from_luma(w, h, &pen::on_paper(&ink, rng)), placement))
 }
 
-/// The reader's priors for a style: pictures have their own (touching digits are one blob).
+/// The reader's priors for a style: pictures have their own (a lone digit is one blob traced
+/// into many lines).
 pub fn priors(style: Style) -> Priors {
     match style {
         Style::Picture => Priors::pictures(),
