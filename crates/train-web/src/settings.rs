@@ -193,6 +193,7 @@ impl Settings {
             augment: Augment::DEFAULT,
             pen: 0.0,
             pen_warp: false,
+            average_last: 0,
             not_digits: 0.0,
             progress: false,
         }

@@ -175,6 +175,11 @@ pub struct TrainArgs {
     /// the model then trains on pen images as crisp as the page's, never resampled.
     #[arg(long)]
     pub pen_warp: bool,
+    /// Average the weights over the steps of the last N epochs (stochastic weight averaging),
+    /// then measure the batch-norm statistics again on 100 training batches; 0 = keep the last
+    /// step's weights.
+    #[arg(long, default_value_t = 0)]
+    pub average_last: usize,
     /// Share of training images replaced by pieces of numbers that are not one digit (two
     /// digits or more read together; cut by the number reader from numbers written with
     /// the training digits), trained towards the even distribution so the model is unsure of
@@ -409,6 +414,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         },
         pen: if a.no_augment { 0.0 } else { a.pen },
         pen_warp: a.pen_warp,
+        average_last: a.average_last,
         not_digits: a.not_digits,
         progress: true,
     };

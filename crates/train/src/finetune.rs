@@ -59,6 +59,7 @@ impl FineTune {
             augment: Augment::DEFAULT,
             pen: 0.0,
             pen_warp: false,
+            average_last: 0,
             not_digits: 0.0,
             progress: false,
         }

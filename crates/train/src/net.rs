@@ -233,6 +233,20 @@ impl Network {
         out
     }
 
+    /// Sets the running statistics to `stats` (laid out as [`Workspace::bn_stats`] gives them:
+    /// per batch-norm layer, its channels' means, then their variances).
+    pub fn set_running_stats(&mut self, stats: &[f32]) {
+        let mut at = 0;
+        for l in &self.layers {
+            if l.op != Op::BatchNorm {
+                continue;
+            }
+            let c = l.input.c;
+            self.state[l.state_at..l.state_at + 2 * c].copy_from_slice(&stats[at..at + 2 * c]);
+            at += 2 * c;
+        }
+    }
+
     /// Folds the batch statistics of the shards of one step ([`Workspace::bn_stats`] of each,
     /// in shard order) into the running statistics.
     pub fn update_running_stats(&mut self, shards: &[&[f32]]) {
@@ -557,6 +571,34 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn running_stats_are_set_as_a_workspace_lays_them_out() {
+        let mut net = Network::new(crate::DEFAULT_ARCH, 1).unwrap();
+        let count: usize = net
+            .layers
+            .iter()
+            .filter(|l| l.op == Op::BatchNorm)
+            .map(|l| 2 * l.input.c)
+            .sum();
+        let stats: Vec<f32> = (0..count).map(|k| k as f32).collect();
+        net.set_running_stats(&stats);
+        let mut at = 0;
+        for l in net.layers.iter().filter(|l| l.op == Op::BatchNorm) {
+            let c = l.input.c;
+            assert_eq!(
+                &net.state[l.state_at..l.state_at + 2 * c],
+                &stats[at..at + 2 * c]
+            );
+            at += 2 * c;
+        }
+        // Folding those same statistics in as one step's moves nothing (but rounding).
+        let before = net.state.clone();
+        net.update_running_stats(&[&stats]);
+        for (a, b) in net.state.iter().zip(&before) {
+            assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{a} {b}");
+        }
+    }
 
     #[test]
     fn the_memory_estimate_is_what_a_workspace_allocates() {

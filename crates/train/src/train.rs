@@ -60,6 +60,9 @@ pub struct TrainConfig {
     /// distribution so the model is unsure of them, or, for a network ending with `fc11`,
     /// towards its eleventh output ([`crate::layers::doubt_cross_entropy`]); 0 = none.
     pub not_digits: f32,
+    /// Average the weights over the steps of this many last epochs, then measure the
+    /// batch-norm statistics again ([`WeightAverage`]); 0 = the last step's weights.
+    pub average_last: usize,
     /// Show a progress bar (on a terminal).
     pub progress: bool,
 }
@@ -86,6 +89,12 @@ impl TrainConfig {
         let in_range = |v: f32, lo: f32, hi: f32| v.is_finite() && v >= lo && v < hi;
         anyhow::ensure!(self.batch >= 1, "--batch must be at least 1");
         anyhow::ensure!(self.epochs >= 1, "--epochs must be at least 1");
+        anyhow::ensure!(
+            self.average_last <= self.epochs,
+            "--average-last must be at most --epochs ({}), got {}",
+            self.epochs,
+            self.average_last
+        );
         anyhow::ensure!(self.threads >= 1, "--threads must be at least 1");
         anyhow::ensure!(
             self.lr.is_finite() && self.lr > 0.0,
@@ -294,13 +303,13 @@ pub fn shard(
     let mut labels = Vec::with_capacity(job.idx.len());
     for (dst, &i) in input.chunks_exact_mut(PIXELS).zip(job.idx) {
         let mut label = data.labels[i as usize];
-        // Whether the image is final as drawn (no distortion after).
-        let mut as_drawn = false;
-        if let Some(piece) = job.pen.and_then(|p| p.not_digit(&mut rng)) {
+        // Whether the image is still to be distorted as a scan is (else it is final as drawn).
+        let to_distort = if let Some(piece) = job.pen.and_then(|p| p.not_digit(&mut rng)) {
             for (s, &b) in src.iter_mut().zip(piece) {
                 *s = b as f32 / 255.0;
             }
             label = NOT_A_DIGIT;
+            true
         } else {
             match job
                 .pen
@@ -308,13 +317,19 @@ pub fn shard(
             {
                 Some(Redrawn::Final(drawn)) => {
                     dst.copy_from_slice(&drawn);
-                    as_drawn = true;
+                    false
                 }
-                Some(Redrawn::ToDistort(drawn)) => src.copy_from_slice(&drawn),
-                None => data.input_into(i as usize, &mut src),
+                Some(Redrawn::ToDistort(drawn)) => {
+                    src.copy_from_slice(&drawn);
+                    true
+                }
+                None => {
+                    data.input_into(i as usize, &mut src);
+                    true
+                }
             }
-        }
-        if !as_drawn {
+        };
+        if to_distort {
             augment::distort(job.augment, &src, dst, &mut rng);
         }
         labels.push(label);
@@ -684,17 +699,28 @@ pub fn train_with(
     let start = Clock::start();
     let mut train_seconds = 0.0;
     let mut history = Vec::new();
+    let mut average = (cfg.average_last > 0).then(|| WeightAverage::new(run.net.params.len()));
     for epoch in 1..=cfg.epochs {
         let bar = Bar::new(cfg, epoch, train.len());
         let t0 = Clock::start();
         let mut b = 0;
+        let averaged = epoch + cfg.average_last > cfg.epochs;
         while let Some(jobs) = run.jobs(&cfg.augment, pen) {
             let images = jobs.iter().map(|j| j.idx.len()).sum();
             let net = &run.net;
             let results = engine.each(jobs.len(), |k, ws| shard(ws, net, train, &jobs[k]));
             let (loss, _) = run.apply(&results)?;
+            if let Some(a) = average.as_mut().filter(|_| averaged) {
+                a.add(&run.net.params);
+            }
             bar.advance(b, images, loss);
             b += 1;
+        }
+        if epoch == cfg.epochs
+            && let Some(mean) = average.take().and_then(|a| a.mean())
+        {
+            run.net.params = mean;
+            recalibrate(&mut engine, &mut run, train, &cfg.augment, pen);
         }
         bar.finish();
         let sums = run.end_epoch()?;
@@ -718,6 +744,76 @@ pub fn train_with(
         seconds: start.seconds(),
         images_per_sec: (train.len() * cfg.epochs) as f64 / train_seconds,
     })
+}
+
+/// The mean of a network's weights over the steps of its run's last epochs (stochastic weight
+/// averaging): where one run stops decides a few test digits either way, and the mean of the
+/// weights the last steps passed through reads better than any one of them.
+pub struct WeightAverage {
+    sum: Vec<f64>,
+    steps: usize,
+}
+
+impl WeightAverage {
+    pub fn new(params: usize) -> WeightAverage {
+        WeightAverage {
+            sum: vec![0.0; params],
+            steps: 0,
+        }
+    }
+
+    /// Adds the weights after one step.
+    pub fn add(&mut self, params: &[f32]) {
+        for (s, &p) in self.sum.iter_mut().zip(params) {
+            *s += p as f64;
+        }
+        self.steps += 1;
+    }
+
+    /// The mean of the weights added; `None` before any.
+    pub fn mean(&self) -> Option<Vec<f32>> {
+        let n = self.steps as f64;
+        (self.steps > 0).then(|| self.sum.iter().map(|s| (s / n) as f32).collect())
+    }
+}
+
+/// Training steps whose batch-norm statistics become the running ones of averaged weights.
+pub const RECALIBRATE_STEPS: usize = 100;
+
+/// Sets the batch-norm running statistics of `run`'s network (weights averaged after training,
+/// whose statistics no step measured) to the mean over [`RECALIBRATE_STEPS`] batches of the
+/// training images, shown as training shows them (redrawn and distorted, with a random stream
+/// of its own). The weights do not change.
+fn recalibrate(
+    engine: &mut Engine,
+    run: &mut Run,
+    train: &Labelled,
+    augment: &Augment,
+    pen: Option<Pen<'_>>,
+) {
+    let cfg = &run.cfg;
+    let mut sum: Vec<f64> = Vec::new();
+    let mut shards = 0usize;
+    for k in 0..RECALIBRATE_STEPS {
+        let at = (k * cfg.batch) % run.order.len();
+        let batch = &run.order[at..(at + cfg.batch).min(run.order.len())];
+        let step = 1_000_000 + k as u64;
+        let jobs = ShardJob::split(batch, augment, pen, cfg.smoothing, cfg.seed ^ 0x5a5a, step);
+        let net = &run.net;
+        for r in engine.each(jobs.len(), |j, ws| shard(ws, net, train, &jobs[j])) {
+            if sum.is_empty() {
+                sum = vec![0.0; r.bn.len()];
+            }
+            for (s, &v) in sum.iter_mut().zip(&r.bn) {
+                *s += v as f64;
+            }
+            shards += 1;
+        }
+    }
+    if shards > 0 {
+        let mean: Vec<f32> = sum.iter().map(|s| (s / shards as f64) as f32).collect();
+        run.net.set_running_stats(&mean);
+    }
 }
 
 /// The terminal's progress bar for an epoch (with the `cli` feature and `cfg.progress`).
@@ -771,6 +867,16 @@ impl Bar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_weight_average_is_the_mean_of_the_steps_added() {
+        let mut a = WeightAverage::new(2);
+        assert_eq!(a.mean(), None);
+        a.add(&[1.0, -2.0]);
+        a.add(&[2.0, 4.0]);
+        a.add(&[6.0, 1.0]);
+        assert_eq!(a.mean(), Some(vec![3.0, 1.0]));
+    }
 
     #[test]
     fn pieces_that_are_not_digits_draw_nothing_from_the_stream_when_unused() {

@@ -41,6 +41,55 @@ fn short_run_learns() {
     assert_eq!(correct as f64 / 1000.0, engine.accuracy(&t.net, &held_out));
 }
 
+/// The same short run with its weights averaged over the last two epochs still learns; the
+/// averaged network is not the last step's, and its batch-norm statistics were measured again
+/// for it (not the running ones of the last steps).
+#[test]
+fn short_run_with_averaged_weights_learns() {
+    let train_set = common::train_set().slice(0..4000);
+    let held_out = common::test_set().slice(0..1000);
+    let run = |average_last: usize| {
+        let mut cfg = common::config(digits_train::DEFAULT_ARCH, 3, 2);
+        cfg.average_last = average_last;
+        train::train(
+            &cfg,
+            &train_set,
+            None,
+            &Labelled::default(),
+            &held_out,
+            |_| {},
+        )
+        .unwrap()
+    };
+    let last = run(0);
+    let averaged = run(2);
+    let acc = averaged.epochs.last().unwrap().test_accuracy.unwrap();
+    eprintln!(
+        "averaged: {acc}, last step's: {}",
+        last.epochs.last().unwrap().test_accuracy.unwrap()
+    );
+    assert!(acc > 0.90, "accuracy {acc} with averaged weights");
+    assert_ne!(averaged.net.params, last.net.params);
+    assert_ne!(averaged.net.state, last.net.state);
+    // The history's last epoch is the averaged network's.
+    let mut engine = Engine::new(&averaged.net, 64, 2).unwrap();
+    assert_eq!(engine.accuracy(&averaged.net, &held_out), acc);
+    // More epochs to average than the run has: refused, naming the option.
+    let mut cfg = common::config(digits_train::DEFAULT_ARCH, 3, 2);
+    cfg.average_last = 4;
+    let err = train::train(
+        &cfg,
+        &train_set,
+        None,
+        &Labelled::default(),
+        &held_out,
+        |_| {},
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("--average-last"), "{err}");
+}
+
 /// The same short run with half the images redrawn from their traced strokes still learns, and
 /// reads drawn digits better than the run on scans alone, whether the pen images are distorted
 /// after drawing or their strokes before.

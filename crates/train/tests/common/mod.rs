@@ -47,6 +47,7 @@ pub fn config(arch: &str, epochs: usize, threads: usize) -> TrainConfig {
         augment: Augment::DEFAULT,
         pen: 0.0,
         pen_warp: false,
+        average_last: 0,
         not_digits: 0.0,
         progress: false,
     }

@@ -34,6 +34,7 @@ pub fn config() -> TrainConfig {
         augment: Augment::DEFAULT,
         pen: 0.0,
         pen_warp: false,
+        average_last: 0,
         not_digits: 0.0,
         progress: false,
     }
