@@ -6,6 +6,8 @@
 //! the left; loops from the top, anticlockwise).
 //!
 //! It feeds the drawn-digit benchmark and the trainer's pen augmentation; the page never runs it.
+//! [`trace_lines`] traces a picture of any size the same way, without joining pieces: the
+//! number reader's pieces of a picture (`segment::Reader::ink`).
 
 use crate::SIDE;
 use crate::preprocess::Stroke;

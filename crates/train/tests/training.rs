@@ -59,10 +59,9 @@ fn short_run_with_averaged_weights_learns() {
             &held_out,
             |_| {},
         )
-        .unwrap()
     };
-    let last = run(0);
-    let averaged = run(2);
+    let last = run(0).unwrap();
+    let averaged = run(2).unwrap();
     let acc = averaged.epochs.last().unwrap().test_accuracy.unwrap();
     eprintln!(
         "averaged: {acc}, last step's: {}",
@@ -75,18 +74,7 @@ fn short_run_with_averaged_weights_learns() {
     let mut engine = Engine::new(&averaged.net, 64, 2).unwrap();
     assert_eq!(engine.accuracy(&averaged.net, &held_out), acc);
     // More epochs to average than the run has: refused, naming the option.
-    let mut cfg = common::config(digits_train::DEFAULT_ARCH, 3, 2);
-    cfg.average_last = 4;
-    let err = train::train(
-        &cfg,
-        &train_set,
-        None,
-        &Labelled::default(),
-        &held_out,
-        |_| {},
-    )
-    .err()
-    .unwrap();
+    let err = run(4).err().unwrap();
     assert!(err.to_string().contains("--average-last"), "{err}");
 }
 
