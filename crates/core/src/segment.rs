@@ -289,7 +289,6 @@ impl Reader {
         let mut digits = self.read(&pieces, classify);
         for d in &mut digits {
             d.rect = lines.ink_box(&d.rect, ink);
-            d.strokes.clear();
         }
         digits
     }
@@ -1051,8 +1050,9 @@ impl Pieces for PicturePieces<'_> {
         }
     }
 
-    fn strokes(&self, run: Range<usize>) -> Vec<usize> {
-        self.lines.strokes(run)
+    /// A picture has no strokes: its digits hold none.
+    fn strokes(&self, _: Range<usize>) -> Vec<usize> {
+        Vec::new()
     }
 
     fn source(&self, i: usize) -> usize {
