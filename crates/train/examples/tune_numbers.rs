@@ -44,6 +44,7 @@ fn set(p: &mut Priors, key: &str, v: f32) -> Result<()> {
         "cut_cost" => p.cut_cost = v,
         "whole" => p.whole = v,
         "max_pieces" => p.max_pieces = v.round().max(1.0) as usize,
+        "one_digit" => p.one_digit = v,
         _ => bail!("no prior named {key}"),
     }
     Ok(())
@@ -157,7 +158,8 @@ fn main() -> Result<()> {
             "cut_width",
             "cut_cost",
             "whole",
-        ][rng.below(12)];
+            "one_digit",
+        ][rng.below(13)];
         let now = match key {
             "digit_bonus" => q.digit_bonus + rng.range(-0.3, 0.3),
             "max_width" => q.max_width * f.sqrt(),
@@ -170,6 +172,7 @@ fn main() -> Result<()> {
             "overlap" => q.overlap * f,
             "cut_width" => q.cut_width * f.sqrt(),
             "whole" => (q.whole + rng.range(-0.3, 0.3)).max(0.0),
+            "one_digit" => (q.one_digit + rng.range(-0.15, 0.15)).max(0.0),
             _ => q.cut_cost + rng.range(-0.4, 0.4),
         };
         set(&mut q, key, now)?;
