@@ -388,6 +388,28 @@ pub fn held_out(digits: usize) -> usize {
     digits / 15
 }
 
+/// Example `k` of the `3 * (n - held_out(n))` digits the doubt output is fitted on (`n`: the
+/// training digits that have traces): the digits after the [`held_out`] ones as scans, then
+/// drawn on the pad, then as pictures (drawn with `seed`).
+#[cfg(feature = "cli")]
+pub fn fitted_digit(
+    train: &digits_core::idx::Labelled,
+    traces: &[Vec<digits_core::preprocess::Stroke>],
+    seed: u64,
+    k: usize,
+) -> Vec<f32> {
+    use crate::pen::Style;
+    let n = train.len().min(traces.len());
+    let first = held_out(n);
+    let fitted = (n - first).max(1);
+    let i = first + k % fitted;
+    match k / fitted {
+        0 => digits_core::model::to_input(&train.images.pixels[i * PIXELS..(i + 1) * PIXELS]),
+        1 => Style::Drawn.benchmark_input(seed, i, &traces[i]),
+        _ => Style::Picture.benchmark_input(seed, i, &traces[i]),
+    }
+}
+
 /// `net` with a doubt output fitted on its own features ([`crate::doubt_head`]): the training
 /// digits after the [`held_out`] ones, as scans, drawn on the pad and as pictures (drawn with
 /// `seed`), against the pieces of numbers written with those same digits
@@ -400,7 +422,6 @@ pub fn fit_on_training(
     seed: u64,
     threads: usize,
 ) -> anyhow::Result<Network> {
-    use crate::pen::Style;
     use digits_core::model::to_input;
     use rayon::prelude::*;
     let clock = crate::clock::Clock::start();
@@ -416,15 +437,7 @@ pub fn fit_on_training(
         threads,
     )?;
     let fitted = n - first;
-    let pixels = &train.images.pixels;
-    let digit = |k: usize| -> Vec<f32> {
-        let i = first + k % fitted;
-        match k / fitted {
-            0 => to_input(&pixels[i * PIXELS..(i + 1) * PIXELS]),
-            1 => Style::Drawn.benchmark_input(seed, i, &traces[i]),
-            _ => Style::Picture.benchmark_input(seed, i, &traces[i]),
-        }
-    };
+    let digit = |k: usize| fitted_digit(train, traces, seed, k);
     let indices: Vec<usize> = (0..3 * fitted).collect();
     let layer = maps_layer(net)?;
     let dim = net.layers[layer].output.size();
