@@ -4,16 +4,18 @@
 //! examples (the training digits after the held-out 4,000 as scans, drawn and as pictures,
 //! against the pieces of numbers `not_digits::make` cuts from them), a small network of those
 //! maps instead: at each of the maps' positions a shared projection of its channels to
-//! CHANNELS values (a 1x1 convolution) and a ReLU, then HIDDEN units and a ReLU, then one
+//! CHANNELS values (a 1x1 convolution) and a ReLU, optionally averaged over cells of POOL x
+//! POOL positions, then HIDDEN units and a ReLU, then one
 //! logit. It then reads numbers written with the held-out digits, as `tune_numbers` does
 //! (pictures with drawing seeds 7 and 8, the pad with 7, 8 and 9), with the linear output and
 //! with this one, the network's ten scores the same in both.
 //!
 //! ```sh
-//! cargo run --release -p digits-train --example hidden_doubt -- [HIDDEN [EPOCHS [CHANNELS]]]
+//! cargo run --release -p digits-train --example hidden_doubt -- [HIDDEN [EPOCHS [CHANNELS [POOL]]]]
 //! ```
 //!
-//! Defaults 32, 8 and 16 (26,193 weights; the linear output has 3,137). About 6 GB of memory
+//! Defaults 32, 8, 16 and 1 (26,193 weights; the linear output has 3,137). POOL 2 averages
+//! the projected values over 2x2 cells of positions (7x7 -> 4x4) before the hidden units. About 6 GB of memory
 //! for the features and 6 to 8 minutes on two cores.
 
 use anyhow::{Context, Result};
@@ -42,6 +44,9 @@ struct Doubt {
     b2: f32,
     c: usize,
     p: usize,
+    /// Per position: the pooling cell it is averaged into, and how many positions each cell has.
+    cell: Vec<usize>,
+    count: Vec<f32>,
 }
 
 /// What one forward pass keeps for the backward one.
@@ -55,13 +60,31 @@ struct Pass {
 }
 
 impl Doubt {
-    fn new(c: usize, p: usize, k: usize, hidden: usize, rng: &mut Rng) -> Doubt {
+    /// For maps of `c` channels on a `side` x `side` grid, averaged over `pool` x `pool` cells
+    /// after the projection to `k` values.
+    fn new(
+        c: usize,
+        side: usize,
+        pool: usize,
+        (k, hidden): (usize, usize),
+        rng: &mut Rng,
+    ) -> Doubt {
+        let p = side * side;
+        let cells_side = side.div_ceil(pool.max(1));
+        let cell: Vec<usize> = (0..p)
+            .map(|i| (i / side / pool.max(1)) * cells_side + (i % side) / pool.max(1))
+            .collect();
+        let mut count = vec![0.0f32; cells_side * cells_side];
+        for &q in &cell {
+            count[q] += 1.0;
+        }
+        let cells = count.len();
         let mut uniform = |rows: usize, cols: usize, fan_in: usize| {
             let r = (6.0 / fan_in as f32).sqrt();
             Array2::from_shape_fn((rows, cols), |_| rng.range(-r, r))
         };
         let a = uniform(c, k, c);
-        let w1 = uniform(p * k, hidden, p * k);
+        let w1 = uniform(cells * k, hidden, cells * k);
         let w2 = uniform(hidden, 1, 3 * hidden).column(0).to_owned();
         Doubt {
             a,
@@ -72,6 +95,8 @@ impl Doubt {
             b2: 0.0,
             c,
             p,
+            cell,
+            count,
         }
     }
 
@@ -99,10 +124,14 @@ impl Doubt {
         let b = x.nrows();
         let xp = self.per_position(x);
         let u = xp.dot(&self.a) + &self.ab;
-        let x1 = u
-            .mapv(|v| v.max(0.0))
-            .into_shape_with_order((b, self.p * self.a.ncols()))
-            .expect("hidden");
+        let k = self.a.ncols();
+        let mut x1 = Array2::<f32>::zeros((b, self.count.len() * k));
+        for (r, u) in u.rows().into_iter().enumerate() {
+            let (e, q) = (r / self.p, self.cell[r % self.p]);
+            for (j, &v) in u.iter().enumerate() {
+                x1[[e, q * k + j]] += v.max(0.0) / self.count[q];
+            }
+        }
         let v = x1.dot(&self.w1) + &self.b1;
         let h = v.mapv(|v| v.max(0.0));
         let z = h.dot(&self.w2) + self.b2;
@@ -168,12 +197,13 @@ fn softmax(z: &[f32]) -> [f32; CLASSES] {
 fn arg(args: &[String], i: usize, default: usize) -> Result<usize> {
     args.get(i)
         .map_or(Ok(default), |s| s.parse())
-        .context("usage: hidden_doubt [HIDDEN [EPOCHS [CHANNELS]]]")
+        .context("usage: hidden_doubt [HIDDEN [EPOCHS [CHANNELS [POOL]]]]")
 }
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (hidden, epochs, k) = (arg(&args, 0, 32)?, arg(&args, 1, 8)?, arg(&args, 2, 16)?);
+    let pool = arg(&args, 3, 1)?.max(1);
     let path = digits_train::cli::SHIPPED_MODEL;
     let net: Network = import::from_onnx(&std::fs::read(path)?, path)?;
     let side = net
@@ -223,7 +253,8 @@ fn main() -> Result<()> {
     let weight = |piece: bool| 0.5 * (nd + np) as f32 / if piece { np } else { nd } as f32;
     let shape = net.layers[layer].output;
     let mut rng = Rng::new(5);
-    let mut d = Doubt::new(shape.c, shape.h * shape.w, k, hidden, &mut rng);
+    anyhow::ensure!(shape.h == shape.w, "square maps");
+    let mut d = Doubt::new(shape.c, shape.h, pool, (k, hidden), &mut rng);
     eprintln!("{} weights", d.weights());
     let (mut ma, mut mab, mut m1, mut mb1, mut mw2) = (
         Moments::like(&d.a),
@@ -265,13 +296,16 @@ fn main() -> Result<()> {
             dv.zip_mut_with(&pass.v, |g, &a| *g = if a > 0.0 { *g } else { 0.0 });
             let dw1 = pass.x1.t().dot(&dv) + &d.w1 * l2;
             let db1 = dv.sum_axis(Axis(0));
-            let mut du = dv
-                .dot(&d.w1.t())
-                .as_standard_layout()
-                .into_owned()
-                .into_shape_with_order((b * d.p, k))
-                .expect("per position");
-            du.zip_mut_with(&pass.u, |g, &a| *g = if a > 0.0 { *g } else { 0.0 });
+            let dx1 = dv.dot(&d.w1.t());
+            let mut du = Array2::<f32>::zeros((b * d.p, k));
+            for ((r, mut g), u) in du.rows_mut().into_iter().enumerate().zip(pass.u.rows()) {
+                let (e, q) = (r / d.p, d.cell[r % d.p]);
+                for (j, (g, &a)) in g.iter_mut().zip(u).enumerate() {
+                    if a > 0.0 {
+                        *g = dx1[[e, q * k + j]] / d.count[q];
+                    }
+                }
+            }
             let da = pass.xp.t().dot(&du) + &d.a * l2;
             let dab = du.sum_axis(Axis(0));
             t += 1;
