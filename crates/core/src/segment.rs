@@ -114,9 +114,10 @@ pub fn number(digits: &[Digit]) -> String {
 }
 
 /// How runs of pieces are scored. A run's score is the log of the model's confidence plus
-/// `one_digit` times the log of its doubt output's "one digit", plus `digit_bonus`, minus the penalties below (each a multiple of how far past its limit the run
-/// is, in line heights: the tallest piece's height); two neighbouring runs whose x-extents
-/// overlap pay `overlap` per line height of overlap.
+/// `one_digit` times the log of its doubt output's "one digit", plus `digit_bonus`, minus the
+/// penalties below (each a multiple of how far past its limit the run is, in line heights: the
+/// tallest piece's height); two neighbouring runs whose x-extents overlap pay `overlap` per
+/// line height of overlap.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Priors {
     /// Added for each digit: balances the sum of log-confidences, which favours fewer digits.
