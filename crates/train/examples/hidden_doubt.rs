@@ -29,7 +29,7 @@ use digits_train::net::{Mode, Network, Workspace};
 use digits_train::numbers::{self, as_picture, compose, on_pad};
 use digits_train::pen::Style;
 use digits_train::rng::Rng;
-use digits_train::{doubt_head, import, not_digits, traces};
+use digits_train::{doubt_head, import, layers, not_digits, traces};
 use ndarray::{Array1, Array2, ArrayView1, Axis, Zip};
 use rayon::prelude::*;
 
@@ -182,16 +182,6 @@ impl<D: ndarray::Dimension> Moments<D> {
 
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
-}
-
-fn softmax(z: &[f32]) -> [f32; CLASSES] {
-    let top = z.iter().copied().fold(f32::MIN, f32::max);
-    let mut out = [0f32; CLASSES];
-    for (o, &v) in out.iter_mut().zip(z) {
-        *o = (v - top).exp();
-    }
-    let sum: f32 = out.iter().sum();
-    out.map(|v| v / sum)
 }
 
 fn arg(args: &[String], i: usize, default: usize) -> Result<usize> {
@@ -351,19 +341,21 @@ fn main() -> Result<()> {
             let classify = |ws: &mut Workspace, x: &[f32]| -> Option<Prediction> {
                 ws.input_mut(1).copy_from_slice(x);
                 ws.forward(&net, Mode::Eval, &mut Rng::new(0));
-                let scores = ws.activation(net.layers.len() - 1)[..CLASSES].to_vec();
+                // The ten scores and the doubt's logit, as the exported model gives them.
+                let mut logits = ws.activation(net.layers.len() - 1)[..CLASSES].to_vec();
                 let f = ws.activation(layer);
-                let doubt = if hidden_output {
+                logits.push(if hidden_output {
                     d.logit(f)
                 } else {
                     side.head.doubt(f)
-                };
-                let one = sigmoid(-doubt);
-                let scaled: Vec<f32> = scores.iter().map(|v| v * one).collect();
+                });
+                let (mut probabilities, mut digit) = ([0f32; CLASSES], [0f32; CLASSES]);
+                layers::doubt_probabilities(1, &logits, &mut probabilities);
+                layers::softmax(1, CLASSES, &logits[..CLASSES], &mut digit);
                 Some(Prediction {
-                    probabilities: softmax(&scaled),
-                    digit: softmax(&scores),
-                    one_digit: Some(one),
+                    probabilities,
+                    digit,
+                    one_digit: Some(sigmoid(-logits[CLASSES])),
                 })
             };
             let read = |strokes: &[Stroke], rng: &mut Rng| -> String {
